@@ -1,0 +1,87 @@
+#pragma once
+/// \file time_stepper.hpp
+/// The TimeStepper interface, step results, observers and the stepper registry.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lats/core/mesh.hpp"
+#include "lats/core/registry.hpp"
+#include "lats/core/state.hpp"
+
+namespace lats {
+
+/// Outcome of one step, in the spirit of PETSc's TSConvergedReason.
+enum class StepStatus {
+  Success,       ///< the step was taken
+  Diverged,      ///< the new state has non-finite values or blew up; the state is unchanged
+  SolverFailed,  ///< an inner solver (nonlinear, linear, sampler) failed; the state is unchanged
+  Rejected       ///< a policy refused the step (e.g. trust indicator); the state is unchanged
+};
+const char* toString(StepStatus status);
+
+struct StepResult {
+  double dtTaken = 0.0;  ///< time the state advanced by (0 unless status is Success)
+  double dtNext = 0.0;   ///< suggested next step
+  StepStatus status = StepStatus::Success;
+  std::string reason;    ///< human-readable detail, always set when status != Success
+  bool ok() const { return status == StepStatus::Success; }
+};
+
+class TimeStepper;
+
+/// Called after every step attempt (successful or not); used for recording, logging and metrics.
+class StepObserver {
+ public:
+  virtual ~StepObserver() = default;
+  virtual void afterStep(const TimeStepper& stepper, const State& state, const StepResult& result) = 0;
+};
+
+/// Base of every stepper. The public methods implement the contract once:
+///   - step() requires setUp(), a positive finite dt, calls doStep(), and on success
+///     advances state.time() by dtTaken and state.stepIndex() by one;
+///   - on failure the state's time and step index are unchanged and doStep() must leave
+///     the field values unchanged too;
+///   - observers run after every attempt.
+/// A numerical failure is a status, never an exception; exceptions mean misuse or bad input.
+class TimeStepper {
+ public:
+  virtual ~TimeStepper();
+  /// Registry name of the stepper ("rk", "classical", ...).
+  virtual std::string type() const = 0;
+  /// Reads the stepper's -lats_ options. Default: nothing.
+  virtual void setFromOptions() {}
+
+  /// Prepares the stepper for `state` on `mesh`. Collective over the mesh communicator.
+  void setUp(std::shared_ptr<const Mesh> mesh, State& state);
+  bool isSetUp() const { return setUp_; }
+  /// Advances `state` by one step of at most `dt` (see class comment). Collective.
+  StepResult step(State& state, double dt);
+  /// Steps until state.time() reaches `toTime` (the last step is shortened to land on it),
+  /// starting with `dt` and then using each result's dtNext. Returns the last result: a
+  /// failure stops the loop. Collective.
+  StepResult advance(State& state, double toTime, double dt);
+
+  using ObserverFunction = std::function<void(const TimeStepper&, const State&, const StepResult&)>;
+  void addObserver(std::shared_ptr<StepObserver> observer);
+  void addObserver(ObserverFunction observer);
+  std::shared_ptr<const Mesh> mesh() const { return mesh_; }
+
+ protected:
+  virtual void doSetUp(const Mesh& mesh, State& state) = 0;
+  /// Advances the fields of `state` by at most `dt` without touching its time or step
+  /// index; returns dtTaken and status. On failure the fields must be left unchanged.
+  virtual StepResult doStep(State& state, double dt) = 0;
+
+ private:
+  std::shared_ptr<const Mesh> mesh_;
+  bool setUp_ = false;
+  std::vector<ObserverFunction> observers_;
+};
+
+/// The global registry of steppers, keyed by type name.
+Registry<TimeStepper>& timeSteppers();
+
+}  // namespace lats

@@ -1,0 +1,5 @@
+#pragma once
+/// \file coupling.hpp
+/// Umbrella header of lats::coupling.
+
+#include "lats/coupling/runge_kutta.hpp"

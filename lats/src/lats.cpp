@@ -1,0 +1,5 @@
+#include "lats/lats.hpp"
+
+namespace lats {
+void registerAll() { coupling::registerSteppers(); }
+}  // namespace lats

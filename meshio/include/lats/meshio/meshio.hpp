@@ -1,0 +1,6 @@
+#pragma once
+/// \file meshio.hpp
+/// Umbrella header of lats::meshio.
+
+#include "lats/meshio/file_kind.hpp"
+#include "lats/meshio/vtu.hpp"
