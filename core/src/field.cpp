@@ -105,7 +105,7 @@ std::int64_t Field::firstNonFinite() const {
           if (!std::isfinite(v(i, c)) && i < m) m = i;
       },
       Kokkos::Min<std::int64_t>(first));
-  return first == size() ? -1 : first;
+  return first >= size() ? -1 : first;  // the Min reducer starts at the largest int64
 }
 
 }  // namespace lats

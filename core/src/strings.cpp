@@ -23,7 +23,7 @@ std::string closestMatch(const std::string& name, const std::vector<std::string>
   std::size_t bestDistance = std::max<std::size_t>(2, name.size() / 2) + 1;
   for (const auto& c : candidates) {
     const std::size_t d = editDistance(name, c);
-    if (d < bestDistance) {
+    if (d < bestDistance && d < name.size()) {  // never suggest by replacing the whole name
       bestDistance = d;
       best = c;
     }

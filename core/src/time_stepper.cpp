@@ -55,9 +55,13 @@ StepResult TimeStepper::advance(State& state, double toTime, double dt) {
   // Tolerance relative to the time scale so that round-off does not leave a tiny last step.
   const double eps = 1e-12 * std::max(std::abs(toTime), std::abs(dt));
   while (state.time() < toTime - eps) {
-    const double h = std::min(last.dtNext > 0.0 ? last.dtNext : dt, toTime - state.time());
+    const double remaining = toTime - state.time();
+    double h = last.dtNext > 0.0 ? last.dtNext : dt;
+    const bool landing = h >= remaining - eps;
+    if (landing) h = remaining;
     last = step(state, h);
     if (!last.ok()) return last;
+    if (landing && last.dtTaken >= h * (1.0 - 1e-12)) state.setTime(toTime);  // no round-off drift at the end
   }
   return last;
 }

@@ -1,5 +1,6 @@
 #include "lats/meshio/vtu.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vtkCellType.h>
 #include <vtkDoubleArray.h>
@@ -38,7 +39,22 @@ void commit(const std::string& tmp, const std::string& path) {
   }
 }
 
+std::string directoryOf(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+void requireWritableDirectory(const std::string& path) {
+  const std::string dir = directoryOf(path);
+  struct stat st {};
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    LATS_THROW(Error, "could not write '" << path << "': directory '" << dir << "' does not exist; create it first");
+  if (access(dir.c_str(), W_OK) != 0)
+    LATS_THROW(Error, "could not write '" << path << "': directory '" << dir << "' is not writable");
+}
+
 void writePiece(const std::string& path, const Mesh& mesh, const std::vector<Field>& fields, double time) {
+  requireWritableDirectory(path);
   const std::int64_t n = mesh.ownedSize();
   const int dim = mesh.dimension();
   auto coords = Kokkos::create_mirror_view_and_copy(HostSpace(), mesh.coordinates());
@@ -85,7 +101,7 @@ void writePiece(const std::string& path, const Mesh& mesh, const std::vector<Fie
   writer->SetInputData(grid);
   writer->SetDataModeToAppended();
   writer->SetCompressorTypeToZLib();
-  if (writer->Write() != 1) {
+  if (writer->Write() != 1 || writer->GetErrorCode() != 0) {
     std::remove(tmp.c_str());
     LATS_THROW(Error, "VTK could not write '" << path << "' (does the directory exist and is it writable?)");
   }

@@ -1,0 +1,195 @@
+// The `lats` command-line tool. A PETSc program: every -lats_ and PETSc option, options
+// files (-options_file) and YAML (-options_file_yaml) work here as in any host code.
+//
+//   lats help                 list verbs
+//   lats <verb> -help         options of a verb
+#include <petscsys.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lats/lats.hpp"
+
+namespace {
+
+struct Verb {
+  std::string summary;
+  std::vector<std::string> options;  // declared option names the verb reads
+  std::function<int(lats::Runtime&)> run;
+};
+
+const lats::IntOption kDemoPoints{"demo_points", 2000, "points per rank of the demo's point cloud"};
+const lats::RealOption kDemoTime{"demo_final_time", 1.0, "final time of the demo"};
+const lats::StringOption kDemoOutput{"demo_output", "demo-output", "directory for the demo's VTU/PVTU files"};
+
+// Decay with a source, du/dt = -k u + cos t, k = 1 + x + y; exact solution known.
+class DemoRhs : public lats::RhsOperator {
+ public:
+  std::vector<std::string> fieldNames() const override { return {"u"}; }
+  void setUp(const lats::Mesh& mesh, const lats::State&) override { xy_ = mesh.coordinates(); }
+  void apply(double t, const lats::State& in, lats::State& out) override {
+    const auto u = in.field("u").view();
+    const auto du = out.field("u").view();
+    const auto xy = xy_;
+    const double s = std::cos(t);
+    Kokkos::parallel_for(
+        "lats::demo::rhs", u.extent(0),
+        KOKKOS_LAMBDA(const std::size_t i) { du(i, 0) = -(1 + xy(i, 0) + xy(i, 1)) * u(i, 0) + s; });
+  }
+
+ private:
+  lats::CoordView xy_;
+};
+
+double exactDemo(double k, double t) {
+  const double a = k / (1 + k * k), b = 1 / (1 + k * k);
+  return (1.0 - a) * std::exp(-k * t) + a * std::cos(t) + b * std::sin(t);
+}
+
+int runDemo(lats::Runtime& runtime) {
+  const lats::Comm comm(runtime.comm());
+  const auto n = kDemoPoints.get();
+  const double T = kDemoTime.get();
+  const std::string out = kDemoOutput.get();
+  if (n < 1) LATS_THROW(lats::ConfigurationError, "-lats_demo_points must be >= 1, got " << n);
+  std::vector<double> xy(2 * n);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto g = comm.rank() * n + i;
+    xy[2 * i] = std::fmod(0.7548776662 * g, 1.0);
+    xy[2 * i + 1] = std::fmod(0.5698402910 * g, 1.0);
+  }
+  auto mesh = lats::MeshBuilder(runtime.comm(), 2).name("cloud").coordinates(xy).build();
+  if (comm.rank() == 0) {
+    std::printf("LaTS %s foundation demo: %d ranks, %lld points, du/dt = -(1+x+y) u + cos t to t = %g\n",
+                lats::version(), comm.size(), static_cast<long long>(mesh->globalSize()), T);
+    std::printf("(the end-to-end neural demo replaces this once the solvers and models exist)\n\n");
+    std::printf("%-8s %8s %14s %14s %10s\n", "scheme", "steps", "max error", "observed order", "time [s]");
+  }
+  lats::collective(runtime.comm(), [&] {
+    if (comm.rank() == 0 && std::system(("mkdir -p '" + out + "'").c_str()) != 0)
+      LATS_THROW(lats::Error, "could not create the output directory '" << out << "'");
+  });
+  int failures = 0;
+  for (const std::string scheme : {"euler", "ssprk2", "ssprk3", "rk4"}) {
+    double previous = 0.0;
+    for (int steps : {20, 40, 80}) {
+      lats::State state;
+      state.add(lats::Field("u", n, 1));
+      state.field("u").fill(1.0);
+      lats::coupling::RungeKuttaStepper rk(std::make_shared<DemoRhs>(), scheme);
+      rk.setUp(mesh, state);
+      const double t0 = MPI_Wtime();
+      const auto r = rk.advance(state, T, T / steps);
+      const double elapsed = comm.max(MPI_Wtime() - t0);
+      double err = 0.0;
+      const auto u = state.field("u").view();
+      for (std::int64_t i = 0; i < n; ++i)
+        err = std::max(err, std::abs(u(i, 0) - exactDemo(1 + xy[2 * i] + xy[2 * i + 1], state.time())));
+      err = comm.max(err);
+      failures += !r.ok();
+      if (comm.rank() == 0) {
+        if (previous > 0)
+          std::printf("%-8s %8d %14.3e %14.2f %10.4f\n", scheme.c_str(), steps, err, std::log2(previous / err), elapsed);
+        else
+          std::printf("%-8s %8d %14.3e %14s %10.4f\n", scheme.c_str(), steps, err, "-", elapsed);
+      }
+      previous = err;
+      if (scheme == "rk4" && steps == 80) {
+        const auto pvtu = lats::meshio::writeVtu(out + "/demo", *mesh, state.fields(), state.time());
+        if (comm.rank() == 0) std::printf("\nwrote %s (open it in ParaView)\n", pvtu.c_str());
+      }
+    }
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+int runInfo(lats::Runtime& runtime) {
+  if (runtime.rank() == 0) {
+    std::printf("LaTS %s\n", lats::version());
+    std::printf("ranks: %d (%d on this node), cores on node: %d, threads per rank: %d\n", runtime.size(),
+                runtime.ranksOnNode(), runtime.coresOnNode(), runtime.threadsPerRank());
+    std::printf("time steppers: %s\n", lats::join(lats::timeSteppers().names(), ", ").c_str());
+  }
+  return 0;
+}
+
+int runOptions(lats::Runtime& runtime) {
+  if (runtime.rank() == 0) lats::Options::printHelp(std::cout);
+  return 0;
+}
+
+std::map<std::string, Verb>& verbs() {
+  static std::map<std::string, Verb> v = {
+      {"demo", {"run the demo: currently the foundation pipeline (mesh, fields, rk steppers, VTU output)",
+                {"demo_points", "demo_final_time", "demo_output", "threads", "log_level"}, runDemo}},
+      {"info", {"describe this installation: version, ranks, threads, registered steppers", {"threads"}, runInfo}},
+      {"options", {"list every -lats_ option with its type, default and help", {}, runOptions}},
+  };
+  return v;
+}
+
+void printVerbs() {
+  std::printf("usage: lats <verb> [options]    (lats <verb> -help for the verb's options)\n\nverbs:\n");
+  std::printf("  %-10s %s\n", "help", "list the verbs");
+  for (const auto& [name, verb] : verbs()) std::printf("  %-10s %s\n", name.c_str(), verb.summary.c_str());
+}
+
+void printVerbHelp(const std::string& name, const Verb& verb) {
+  std::printf("lats %s: %s\n\noptions:\n", name.c_str(), verb.summary.c_str());
+  for (const auto& o : verb.options) {
+    const auto s = lats::Options::spec(o);
+    std::printf("  -lats_%-24s %s (default: %s)\n", o.c_str(), s.help.c_str(), s.defaultValue.c_str());
+  }
+  std::printf("\nevery PETSc option works too; -lats_view prints the effective configuration.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string verb = argc > 1 ? argv[1] : "help";
+  bool wantsHelp = false;
+  for (int i = 2; i < argc; ++i)
+    if (!std::strcmp(argv[i], "-help") || !std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) wantsHelp = true;
+  // Hide the verb from PETSc's option parser.
+  std::vector<char*> args(argv, argv + argc);
+  if (argc > 1) args.erase(args.begin() + 1);
+  int n = static_cast<int>(args.size());
+  char** a = args.data();
+  // MPI is started here rather than by the runtime so that an error raised while the
+  // runtime starts can still be reported once, by rank 0.
+  int provided = 0, rank = 0;
+  MPI_Init_thread(&n, &a, MPI_THREAD_FUNNELED, &provided);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  int rc = 0;
+  try {
+    lats::Runtime runtime(&n, &a);
+    if (verb == "help" || verb == "-help" || verb == "--help") {
+      if (runtime.rank() == 0) printVerbs();
+    } else if (verbs().count(verb)) {
+      if (wantsHelp) {
+        if (runtime.rank() == 0) printVerbHelp(verb, verbs().at(verb));
+      } else {
+        rc = verbs().at(verb).run(runtime);
+      }
+    } else {
+      std::vector<std::string> names = {"help"};
+      for (const auto& [k, v] : verbs()) names.push_back(k);
+      if (runtime.rank() == 0)
+        std::fprintf(stderr, "lats: unknown verb '%s'.%s\nhint: 'lats help' lists the verbs.\n", verb.c_str(),
+                     lats::didYouMean(verb, names).c_str());
+      rc = 2;
+    }
+  } catch (const lats::Error& e) {
+    // Errors are collective, so every rank has the same message: print it once.
+    if (rank == 0) std::fprintf(stderr, "lats %s: %s\nhint: 'lats %s -help' lists its options.\n", verb.c_str(), e.what(), verb.c_str());
+    rc = 2;
+  }
+  MPI_Finalize();
+  return rc;
+}

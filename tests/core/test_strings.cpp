@@ -1,0 +1,20 @@
+#include <gtest/gtest.h>
+
+#include "lats/core/strings.hpp"
+
+TEST(Strings, EditDistance) {
+  EXPECT_EQ(lats::editDistance("", ""), 0u);
+  EXPECT_EQ(lats::editDistance("kitten", "sitting"), 3u);
+  EXPECT_EQ(lats::editDistance("threads", "thredas"), 2u);
+  EXPECT_EQ(lats::editDistance("abc", ""), 3u);
+}
+
+TEST(Strings, ClosestMatchSuggestsOnlyCloseNames) {
+  const std::vector<std::string> names = {"threads", "log_level", "view", "rk_scheme"};
+  EXPECT_EQ(lats::closestMatch("thredas", names), "threads");
+  EXPECT_EQ(lats::closestMatch("log_levle", names), "log_level");
+  EXPECT_EQ(lats::closestMatch("completely_different", names), "");
+  EXPECT_EQ(lats::didYouMean("viwe", names), " Did you mean 'view'?");
+  EXPECT_EQ(lats::didYouMean("zzzzzzzz", names), "");
+  EXPECT_EQ(lats::join({"a", "b", "c"}, ", "), "a, b, c");
+}
