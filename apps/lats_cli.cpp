@@ -95,7 +95,8 @@ int runDemo(lats::Runtime& runtime) {
       failures += !r.ok();
       if (comm.rank() == 0) {
         if (previous > 0)
-          std::printf("%-8s %8d %14.3e %14.2f %10.4f\n", scheme.c_str(), steps, err, std::log2(previous / err), elapsed);
+          std::printf("%-8s %8d %14.3e %14.2f %10.4f\n", scheme.c_str(), steps, err, std::log2(previous / err),
+                      elapsed);
         else
           std::printf("%-8s %8d %14.3e %14s %10.4f\n", scheme.c_str(), steps, err, "-", elapsed);
       }
@@ -126,8 +127,10 @@ int runOptions(lats::Runtime& runtime) {
 
 std::map<std::string, Verb>& verbs() {
   static std::map<std::string, Verb> v = {
-      {"demo", {"run the demo: currently the foundation pipeline (mesh, fields, rk steppers, VTU output)",
-                {"demo_points", "demo_final_time", "demo_output", "threads", "log_level"}, runDemo}},
+      {"demo",
+       {"run the demo: currently the foundation pipeline (mesh, fields, rk steppers, VTU output)",
+        {"demo_points", "demo_final_time", "demo_output", "threads", "log_level"},
+        runDemo}},
       {"info", {"describe this installation: version, ranks, threads, registered steppers", {"threads"}, runInfo}},
       {"options", {"list every -lats_ option with its type, default and help", {}, runOptions}},
   };
@@ -155,7 +158,8 @@ int main(int argc, char** argv) {
   const std::string verb = argc > 1 ? argv[1] : "help";
   bool wantsHelp = false;
   for (int i = 2; i < argc; ++i)
-    if (!std::strcmp(argv[i], "-help") || !std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) wantsHelp = true;
+    if (!std::strcmp(argv[i], "-help") || !std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h"))
+      wantsHelp = true;
   // Hide the verb from PETSc's option parser.
   std::vector<char*> args(argv, argv + argc);
   if (argc > 1) args.erase(args.begin() + 1);
@@ -187,7 +191,9 @@ int main(int argc, char** argv) {
     }
   } catch (const lats::Error& e) {
     // Errors are collective, so every rank has the same message: print it once.
-    if (rank == 0) std::fprintf(stderr, "lats %s: %s\nhint: 'lats %s -help' lists its options.\n", verb.c_str(), e.what(), verb.c_str());
+    if (rank == 0)
+      std::fprintf(stderr, "lats %s: %s\nhint: 'lats %s -help' lists its options.\n", verb.c_str(), e.what(),
+                   verb.c_str());
     rc = 2;
   }
   MPI_Finalize();

@@ -32,7 +32,8 @@ void BM_RungeKuttaStep(benchmark::State& st) {
   lats::coupling::RungeKuttaStepper rk(std::make_shared<LinearRhs>(), "rk4");
   rk.setUp(mesh, s);
   for (auto _ : st) benchmark::DoNotOptimize(rk.step(s, 1e-3));
-  st.counters["cells_x_steps_per_s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["cells_x_steps_per_s"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_RungeKuttaStep)->Arg(4096)->Arg(65536)->Unit(benchmark::kMicrosecond);
 

@@ -1,3 +1,14 @@
+# lats_target_defaults(<target>): warnings and, with -DLATS_SANITIZE=address;undefined,
+# sanitizer instrumentation. Set on each target, never through global flags.
+set(LATS_SANITIZE "" CACHE STRING "Sanitizers for every LaTS target, e.g. address;undefined")
+function(lats_target_defaults target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  foreach(s IN LISTS LATS_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=${s} -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=${s})
+  endforeach()
+endfunction()
+
 # lats_add_component(<name> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
 # Creates the shared library liblats_<name>.so, its alias lats::<name>, and installs it
 # with its public headers from <name>/include.
@@ -18,7 +29,7 @@ function(lats_add_component name)
       $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
     PRIVATE
       ${CMAKE_CURRENT_SOURCE_DIR}/src)
-  target_compile_options(lats_${name} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  lats_target_defaults(lats_${name})
   target_link_libraries(lats_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
   install(TARGETS lats_${name} EXPORT LaTSTargets
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -26,8 +26,7 @@ std::vector<std::string> defaultComponentNames(const std::string& name, int n) {
 }
 void checkShape(const std::string& name, std::int64_t size, const std::vector<std::string>& components) {
   LATS_CHECK(size >= 0, DimensionMismatchError, "field '" << name << "': size must be >= 0, got " << size);
-  LATS_CHECK(!components.empty(), DimensionMismatchError,
-             "field '" << name << "' needs at least one component name");
+  LATS_CHECK(!components.empty(), DimensionMismatchError, "field '" << name << "' needs at least one component name");
 }
 }  // namespace
 

@@ -70,8 +70,8 @@ std::shared_ptr<const Mesh> MeshBuilder::build() const {
                         "mesh '" << name_ << "': no coordinates given (" << (nullCoordinates_ ? "null pointer" : "none")
                                  << "); call MeshBuilder::coordinates() with n >= 0 entities first");
   LATS_CHECK_COLLECTIVE(comm_, static_cast<std::int64_t>(coords_.size()) == n_ * dim_, ErrorKind::DimensionMismatch,
-                        "mesh '" << name_ << "': coordinate array has " << coords_.size() << " values, expected "
-                                 << n_ << " entities x " << dim_ << " dimensions = " << n_ * dim_
+                        "mesh '" << name_ << "': coordinate array has " << coords_.size() << " values, expected " << n_
+                                 << " entities x " << dim_ << " dimensions = " << n_ * dim_
                                  << "; pass entity-major coordinates (x0,y0,x1,y1,...)");
   const std::int64_t owned = owned_ < 0 ? n_ : owned_;
   LATS_CHECK_COLLECTIVE(comm_, owned <= n_, ErrorKind::DimensionMismatch,
@@ -121,7 +121,8 @@ std::shared_ptr<const Mesh> MeshBuilder::build() const {
       if (!(volumes_[i] > 0.0) || !std::isfinite(volumes_[i])) badVol = i;
     LATS_CHECK_COLLECTIVE(comm_, badVol < 0, ErrorKind::InvalidValue,
                           "mesh '" << name_ << "': volume of local entity " << badVol << " is "
-                                   << (badVol >= 0 ? volumes_[badVol] : 0.0) << "; volumes must be positive and finite");
+                                   << (badVol >= 0 ? volumes_[badVol] : 0.0)
+                                   << "; volumes must be positive and finite");
     mesh->volumes_ = toView<RealView>("lats::Mesh::volumes", volumes_);
     mesh->hasVolumes_ = true;
   }

@@ -35,8 +35,9 @@ void requireDatabase() {
   PetscBool initialized = PETSC_FALSE;
   PetscInitialized(&initialized);
   if (!initialized)
-    LATS_THROW(ConfigurationError, "the options database is not available: PETSc is not initialised; "
-                                   "create a lats::Runtime before reading options");
+    LATS_THROW(ConfigurationError,
+               "the options database is not available: PETSc is not initialised; "
+               "create a lats::Runtime before reading options");
 }
 
 std::vector<std::string> declaredNames() {
@@ -71,13 +72,21 @@ std::string realText(double v) {
 template <class T>
 OptionType optionType();
 template <>
-OptionType optionType<std::int64_t>() { return OptionType::Int; }
+OptionType optionType<std::int64_t>() {
+  return OptionType::Int;
+}
 template <>
-OptionType optionType<double>() { return OptionType::Real; }
+OptionType optionType<double>() {
+  return OptionType::Real;
+}
 template <>
-OptionType optionType<bool>() { return OptionType::Bool; }
+OptionType optionType<bool>() {
+  return OptionType::Bool;
+}
 template <>
-OptionType optionType<std::string>() { return OptionType::String; }
+OptionType optionType<std::string>() {
+  return OptionType::String;
+}
 
 std::string toText(std::int64_t v) { return std::to_string(v); }
 std::string toText(double v) { return realText(v); }
@@ -87,13 +96,21 @@ std::string toText(const std::string& v) { return v; }
 template <class T>
 T parseAs(const std::string& text, const std::string& what);
 template <>
-std::int64_t parseAs<std::int64_t>(const std::string& t, const std::string& w) { return parseInt(t, w); }
+std::int64_t parseAs<std::int64_t>(const std::string& t, const std::string& w) {
+  return parseInt(t, w);
+}
 template <>
-double parseAs<double>(const std::string& t, const std::string& w) { return parseReal(t, w); }
+double parseAs<double>(const std::string& t, const std::string& w) {
+  return parseReal(t, w);
+}
 template <>
-bool parseAs<bool>(const std::string& t, const std::string& w) { return parseBool(t, w); }
+bool parseAs<bool>(const std::string& t, const std::string& w) {
+  return parseBool(t, w);
+}
 template <>
-std::string parseAs<std::string>(const std::string& t, const std::string&) { return t; }
+std::string parseAs<std::string>(const std::string& t, const std::string&) {
+  return t;
+}
 
 }  // namespace
 
@@ -140,7 +157,8 @@ void Options::declare(const OptionSpec& spec) {
   if (it != d.end()) {
     const OptionSpec& old = it->second;
     if (old.type != spec.type || old.defaultValue != spec.defaultValue || old.choices != spec.choices)
-      LATS_THROW(ConfigurationError, "option " << fullName(spec.name) << " is declared twice with different type, default "
+      LATS_THROW(ConfigurationError, "option " << fullName(spec.name)
+                                               << " is declared twice with different type, default "
                                                << "or choices ('" << old.defaultValue << "' vs '" << spec.defaultValue
                                                << "'); declare each option in one place");
     return;
@@ -274,8 +292,8 @@ template class Option<std::string>;
 EnumOption::EnumOption(std::string name, std::string defaultValue, std::vector<std::string> choices, std::string help)
     : name_(std::move(name)), default_(std::move(defaultValue)), choices_(std::move(choices)) {
   if (std::find(choices_.begin(), choices_.end(), default_) == choices_.end())
-    LATS_THROW(ConfigurationError, "option " << fullName(name_) << ": default '" << default_ << "' is not one of "
-                                             << join(choices_, ", "));
+    LATS_THROW(ConfigurationError,
+               "option " << fullName(name_) << ": default '" << default_ << "' is not one of " << join(choices_, ", "));
   Options::declare(OptionSpec{name_, OptionType::Enum, default_, std::move(help), choices_});
 }
 

@@ -17,8 +17,8 @@
 namespace lats {
 namespace {
 
-const IntOption kThreads{"threads", 0,
-                         "threads per rank for torch and other threaded kernels (0: cores on the node / ranks on the node)"};
+const IntOption kThreads{
+    "threads", 0, "threads per rank for torch and other threaded kernels (0: cores on the node / ranks on the node)"};
 const EnumOption kLogLevel{"log_level", "info", {"error", "warning", "info", "debug"}, "verbosity of LaTS messages"};
 const BoolOption kView{"view", false, "print the effective LaTS configuration once at start-up"};
 const BoolOption kCheckOptions{"check_options", true, "reject unknown -lats_* options at start-up"};
@@ -63,7 +63,8 @@ Runtime::Runtime(int* argc, char*** argv, MPI_Comm comm) : impl_(std::make_uniqu
   int mpiInitialized = 0, mpiFinalized = 0;
   MPI_Initialized(&mpiInitialized);
   MPI_Finalized(&mpiFinalized);
-  if (mpiFinalized) LATS_THROW(Error, "MPI was already finalized; a lats::Runtime cannot be created after MPI_Finalize");
+  if (mpiFinalized)
+    LATS_THROW(Error, "MPI was already finalized; a lats::Runtime cannot be created after MPI_Finalize");
   if (!mpiInitialized) {
     int provided = 0;
     if (argc && argv)

@@ -26,8 +26,7 @@ std::vector<std::string> State::fieldNames() const {
 Field& State::field(const std::string& name) {
   for (auto& f : fields_)
     if (f.name() == name) return f;
-  LATS_THROW(ConfigurationError, "state has no field '" << name << "'." << didYouMean(name, fieldNames())
-                                                        << " Fields: "
+  LATS_THROW(ConfigurationError, "state has no field '" << name << "'." << didYouMean(name, fieldNames()) << " Fields: "
                                                         << (fields_.empty() ? "(none)" : join(fieldNames(), ", ")));
 }
 
@@ -44,8 +43,8 @@ State State::clone() const {
 void State::copyFrom(const State& other) {
   LATS_CHECK(other.fields_.size() == fields_.size(), DimensionMismatchError,
              "cannot copy a state with " << other.fields_.size() << " fields (" << join(other.fieldNames(), ", ")
-                                         << ") into one with " << fields_.size() << " ("
-                                         << join(fieldNames(), ", ") << ")");
+                                         << ") into one with " << fields_.size() << " (" << join(fieldNames(), ", ")
+                                         << ")");
   for (auto& f : fields_) f.copyFrom(other.field(f.name()));
   time_ = other.time_;
   step_ = other.step_;

@@ -68,9 +68,8 @@ StepResult TimeStepper::advance(State& state, double toTime, double dt) {
 
 void TimeStepper::addObserver(std::shared_ptr<StepObserver> observer) {
   LATS_CHECK(observer != nullptr, ConfigurationError, "addObserver(): observer is null");
-  observers_.push_back([observer](const TimeStepper& s, const State& st, const StepResult& r) {
-    observer->afterStep(s, st, r);
-  });
+  observers_.push_back(
+      [observer](const TimeStepper& s, const State& st, const StepResult& r) { observer->afterStep(s, st, r); });
 }
 
 void TimeStepper::addObserver(ObserverFunction observer) {

@@ -6,8 +6,8 @@
 
 namespace lats::coupling {
 namespace {
-const EnumOption kScheme{"rk_scheme", "rk4", {"euler", "ssprk2", "ssprk3", "rk4"},
-                         "explicit Runge-Kutta scheme of the 'rk' stepper"};
+const EnumOption kScheme{
+    "rk_scheme", "rk4", {"euler", "ssprk2", "ssprk3", "rk4"}, "explicit Runge-Kutta scheme of the 'rk' stepper"};
 
 // out = base + dt * sum_j w_j k_j, over all entities and components.
 void combine(const FieldView& out, const FieldView& base, double dt, const std::vector<double>& w,
@@ -32,10 +32,10 @@ std::vector<std::string> ButcherTableau::names() { return {"euler", "ssprk2", "s
 ButcherTableau ButcherTableau::byName(const std::string& name) {
   if (name == "euler") return {"euler", 1, {{}}, {1.0}, {0.0}};
   if (name == "ssprk2") return {"ssprk2", 2, {{}, {1.0}}, {0.5, 0.5}, {0.0, 1.0}};
-  if (name == "ssprk3")
-    return {"ssprk3", 3, {{}, {1.0}, {0.25, 0.25}}, {1.0 / 6, 1.0 / 6, 2.0 / 3}, {0.0, 1.0, 0.5}};
+  if (name == "ssprk3") return {"ssprk3", 3, {{}, {1.0}, {0.25, 0.25}}, {1.0 / 6, 1.0 / 6, 2.0 / 3}, {0.0, 1.0, 0.5}};
   if (name == "rk4")
-    return {"rk4", 4, {{}, {0.5}, {0.0, 0.5}, {0.0, 0.0, 1.0}}, {1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6}, {0.0, 0.5, 0.5, 1.0}};
+    return {
+        "rk4", 4, {{}, {0.5}, {0.0, 0.5}, {0.0, 0.0, 1.0}}, {1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6}, {0.0, 0.5, 0.5, 1.0}};
   LATS_THROW(ConfigurationError, "unknown Runge-Kutta scheme '" << name << "'." << didYouMean(name, names())
                                                                 << " Available: " << join(names(), ", "));
 }

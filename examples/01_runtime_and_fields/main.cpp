@@ -22,7 +22,8 @@ class Decay : public lats::RhsOperator {
     const auto du = out.field("u").view();
     const auto xy = xy_;
     Kokkos::parallel_for(
-        "example::Decay", u.extent(0), KOKKOS_LAMBDA(const std::size_t i) { du(i, 0) = -(1 + xy(i, 0) + xy(i, 1)) * u(i, 0); });
+        "example::Decay", u.extent(0),
+        KOKKOS_LAMBDA(const std::size_t i) { du(i, 0) = -(1 + xy(i, 0) + xy(i, 1)) * u(i, 0); });
   }
 
  private:
@@ -55,7 +56,8 @@ int main(int argc, char** argv) {
       stepper->setFromOptions();
       stepper->setUp(mesh, state);
       int steps = 0;
-      stepper->addObserver([&](const lats::TimeStepper&, const lats::State&, const lats::StepResult& r) { steps += r.ok(); });
+      stepper->addObserver(
+          [&](const lats::TimeStepper&, const lats::State&, const lats::StepResult& r) { steps += r.ok(); });
       const auto result = stepper->advance(state, 1.0, 0.05);
 
       double err = 0.0;
@@ -64,9 +66,10 @@ int main(int argc, char** argv) {
       const auto pvtu = lats::meshio::writeVtu("example_01", *mesh, state.fields(), state.time());
       const double tolerance = rk->tableau().order >= 4 ? 1e-5 : rk->tableau().order >= 2 ? 1e-2 : 1e-1;
       if (comm.rank() == 0)
-        std::printf("example_01: %d ranks, %lld points, %s, %d steps to t = %.2f, max error %.3e (tolerance %.0e), wrote %s\n",
-                    comm.size(), static_cast<long long>(mesh->globalSize()), rk->tableau().name.c_str(), steps,
-                    state.time(), err, tolerance, pvtu.c_str());
+        std::printf(
+            "example_01: %d ranks, %lld points, %s, %d steps to t = %.2f, max error %.3e (tolerance %.0e), wrote %s\n",
+            comm.size(), static_cast<long long>(mesh->globalSize()), rk->tableau().name.c_str(), steps, state.time(),
+            err, tolerance, pvtu.c_str());
       status = result.ok() && err < tolerance ? 0 : 1;
     }
     return status;

@@ -119,7 +119,8 @@ void writeIndex(const std::string& path, const std::string& base, int ranks, con
     os << "      <PDataArray type=\"Float64\" Name=\"" << f.name() << "\" NumberOfComponents=\"" << f.numComponents()
        << "\"/>\n";
   os << "    </PPointData>\n"
-     << "    <PPoints>\n      <PDataArray type=\"Float64\" Name=\"Points\" NumberOfComponents=\"3\"/>\n    </PPoints>\n";
+     << "    <PPoints>\n      <PDataArray type=\"Float64\" Name=\"Points\" NumberOfComponents=\"3\"/>\n    "
+        "</PPoints>\n";
   for (int r = 0; r < ranks; ++r) os << "    <Piece Source=\"" << baseName(base) << "_" << r << ".vtu\"/>\n";
   os << "  </PUnstructuredGrid>\n</VTKFile>\n";
   const std::string tmp = temporaryName(path);

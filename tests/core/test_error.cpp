@@ -29,7 +29,8 @@ TEST(Error, HierarchyIsRootedAtLatsError) {
 
 TEST(Error, CheckThrowsOnlyWhenFalse) {
   EXPECT_NO_THROW(LATS_CHECK(1 + 1 == 2, lats::InvalidValueError, "never"));
-  const auto msg = messageOf<lats::InvalidValueError>([] { LATS_CHECK(false, lats::InvalidValueError, "dt = " << -1); });
+  const auto msg =
+      messageOf<lats::InvalidValueError>([] { LATS_CHECK(false, lats::InvalidValueError, "dt = " << -1); });
   EXPECT_EQ(msg, "dt = -1");
 }
 
@@ -51,7 +52,8 @@ TEST(Error, CollectiveCheckThrowsOnEveryRankWithTheFailingRanksMessage) {
 TEST(Error, CollectiveReportsTheLowestFailingRank) {
   const lats::Comm comm;
   const auto msg = messageOf<lats::ConfigurationError>([&] {
-    lats::collective(MPI_COMM_WORLD, [&] { LATS_THROW(lats::ConfigurationError, "rank " << comm.rank() << " failed"); });
+    lats::collective(MPI_COMM_WORLD,
+                     [&] { LATS_THROW(lats::ConfigurationError, "rank " << comm.rank() << " failed"); });
   });
   EXPECT_NE(msg.find("rank 0 failed"), std::string::npos) << msg;
 }

@@ -30,10 +30,10 @@ TEST(Field, WrapsHostMemoryWithoutCopying) {
   auto f = lats::Field::wrap("q", host.data(), 3, {"a", "b"});
   EXPECT_TRUE(f.wrapsExternalMemory());
   EXPECT_EQ(f.data(), host.data());
-  host[3] = 42.0;                     // entity 1, component b
-  EXPECT_EQ(f.view()(1, 1), 42.0);    // seen through the view
+  host[3] = 42.0;                   // entity 1, component b
+  EXPECT_EQ(f.view()(1, 1), 42.0);  // seen through the view
   f.view()(2, 0) = -1.0;
-  EXPECT_EQ(host[4], -1.0);           // and back
+  EXPECT_EQ(host[4], -1.0);  // and back
 }
 
 TEST(Field, KeepAliveOwnsWrappedMemory) {

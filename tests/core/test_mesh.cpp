@@ -74,16 +74,17 @@ TEST(Mesh, GhostsVolumesAndNeighbours) {
 
 TEST(Mesh, WrongCoordinateCountIsADimensionMismatch) {
   const std::vector<double> xy = {0, 0, 1, 1, 2};  // 5 values for dimension 2
-  const auto msg = messageOf<lats::DimensionMismatchError>([&] {
-    lats::MeshBuilder(MPI_COMM_SELF, 2).coordinates(xy).name("m").build();
-  });
+  const auto msg = messageOf<lats::DimensionMismatchError>(
+      [&] { lats::MeshBuilder(MPI_COMM_SELF, 2).coordinates(xy).name("m").build(); });
   EXPECT_NE(msg.find("coordinate array has 5 values, expected 2 entities x 2 dimensions = 4"), std::string::npos)
       << msg;
-  EXPECT_NE(messageOf<lats::DimensionMismatchError>([] { lats::MeshBuilder(MPI_COMM_SELF, 4).coordinates({}).build(); })
-                .find("spatial dimension must be 1, 2 or 3, got 4"),
+  EXPECT_NE(messageOf<lats::DimensionMismatchError>([] {
+              lats::MeshBuilder(MPI_COMM_SELF, 4).coordinates({}).build();
+            }).find("spatial dimension must be 1, 2 or 3, got 4"),
             std::string::npos);
-  EXPECT_NE(messageOf<lats::DimensionMismatchError>([] { lats::MeshBuilder(MPI_COMM_SELF, 2).build(); })
-                .find("no coordinates given"),
+  EXPECT_NE(messageOf<lats::DimensionMismatchError>([] {
+              lats::MeshBuilder(MPI_COMM_SELF, 2).build();
+            }).find("no coordinates given"),
             std::string::npos);
 }
 
@@ -91,9 +92,8 @@ TEST(Mesh, NonFiniteCoordinateOnOneRankFailsOnAllRanks) {
   const lats::Comm comm;
   auto xy = strip(comm.rank(), 4);
   if (comm.rank() == comm.size() - 1) xy[5] = std::numeric_limits<double>::quiet_NaN();  // entity 2, y
-  const auto msg = messageOf<lats::InvalidValueError>([&] {
-    lats::MeshBuilder(MPI_COMM_WORLD, 2).name("cloud").coordinates(xy).build();
-  });
+  const auto msg = messageOf<lats::InvalidValueError>(
+      [&] { lats::MeshBuilder(MPI_COMM_WORLD, 2).name("cloud").coordinates(xy).build(); });
   EXPECT_NE(msg.find("mesh 'cloud': coordinate of local entity 2 is not finite"), std::string::npos) << msg;
   if (comm.size() > 1) {
     EXPECT_EQ(msg.rfind("[rank " + std::to_string(comm.size() - 1) + "]", 0), 0u) << msg;

@@ -79,15 +79,17 @@ TEST(Options, UnknownOptionIsRejectedOnEveryRankWithASuggestion) {
 }
 
 TEST(Options, SpecOfAnUndeclaredNameSuggests) {
-  EXPECT_NE(messageOf<lats::ConfigurationError>([] { lats::Options::spec("test_outptu"); })
-                .find("Did you mean -lats_test_output?"),
+  EXPECT_NE(messageOf<lats::ConfigurationError>([] {
+              lats::Options::spec("test_outptu");
+            }).find("Did you mean -lats_test_output?"),
             std::string::npos);
 }
 
 TEST(Options, ConflictingRedeclarationIsAnError) {
   EXPECT_NO_THROW(lats::IntOption("test_steps", 10, "same declaration again"));
-  EXPECT_NE(messageOf<lats::ConfigurationError>([] { lats::IntOption("test_steps", 11, "other default"); })
-                .find("declared twice"),
+  EXPECT_NE(messageOf<lats::ConfigurationError>([] {
+              lats::IntOption("test_steps", 11, "other default");
+            }).find("declared twice"),
             std::string::npos);
   EXPECT_NE(messageOf<lats::ConfigurationError>([] {
               lats::EnumOption("test_bad_enum", "c", {"a", "b"}, "default not a choice");

@@ -26,7 +26,8 @@ class DecayRhs : public lats::RhsOperator {
     const auto x = x_;
     const double s = std::cos(t);
     Kokkos::parallel_for(
-        "test::DecayRhs", in.extent(0), KOKKOS_LAMBDA(const std::size_t i) { out(i, 0) = -(1.0 + x(i, 0)) * in(i, 0) + s; });
+        "test::DecayRhs", in.extent(0),
+        KOKKOS_LAMBDA(const std::size_t i) { out(i, 0) = -(1.0 + x(i, 0)) * in(i, 0) + s; });
     ++calls;
     if (poisonAt >= 0 && t > poisonTime) out(poisonAt, 0) = std::numeric_limits<double>::quiet_NaN();
   }
@@ -160,7 +161,8 @@ TEST(RungeKutta, MultiRankEqualsSingleRank) {
     lats::coupling::RungeKuttaStepper rk(std::make_shared<DecayRhs>(), "rk4");
     rk.setUp(mesh, s);
     rk.advance(s, 1.0, 0.1);
-    for (int i = 0; i < 8; ++i) serial = std::max(serial, std::abs(u.view()(i, 0) - exact(1.0 + x[i], 1.0 + x[i], 1.0)));
+    for (int i = 0; i < 8; ++i)
+      serial = std::max(serial, std::abs(u.view()(i, 0) - exact(1.0 + x[i], 1.0 + x[i], 1.0)));
   }
   EXPECT_EQ(parallel, serial);
 }
@@ -191,12 +193,12 @@ TEST(RungeKutta, MisuseGetsClearErrors) {
   rk.setRhs(std::make_shared<DecayRhs>());
   lats::State wrong;
   wrong.add(lats::Field("v", 8, 1));
-  EXPECT_EQ(messageOf<lats::ConfigurationError>([&] { rk.setUp(p.mesh, wrong); }),
-            "state has no field 'u'. Fields: v");
+  EXPECT_EQ(messageOf<lats::ConfigurationError>([&] { rk.setUp(p.mesh, wrong); }), "state has no field 'u'. Fields: v");
   rk.setUp(p.mesh, p.state);
   EXPECT_EQ(messageOf<lats::InvalidValueError>([&] { rk.step(p.state, -0.1); }),
             "time stepper 'rk': step size must be positive and finite, got -0.1");
-  EXPECT_NE(messageOf<lats::ConfigurationError>([] { lats::coupling::ButcherTableau::byName("ssprk4"); })
-                .find("unknown Runge-Kutta scheme 'ssprk4'. Did you mean"),
+  EXPECT_NE(messageOf<lats::ConfigurationError>([] {
+              lats::coupling::ButcherTableau::byName("ssprk4");
+            }).find("unknown Runge-Kutta scheme 'ssprk4'. Did you mean"),
             std::string::npos);
 }

@@ -54,11 +54,12 @@ TEST(FileKind, RecognisesFilesByContent) {
 TEST(FileKind, RequireFileKindExplains) {
   const auto dir = lats::test::sharedTempDir(MPI_COMM_SELF, "filekind");
   writeText(dir + "/junk.h5", "truncated");
-  EXPECT_EQ(messageOf<lats::FileFormatError>(
-                [&] { lats::meshio::requireFileKind(dir + "/junk.h5", FileKind::Hdf5); }),
-            "'" + dir + "/junk.h5' is a unrecognised file, expected a HDF5 file (its first bytes match no known format: "
-                        "truncated or corrupt?)");
-  EXPECT_NE(messageOf<lats::FileFormatError>([&] { lats::meshio::requireFileKind(dir + "/no.msh", FileKind::GmshMsh); })
-                .find("does not exist; expected a gmsh mesh"),
+  EXPECT_EQ(messageOf<lats::FileFormatError>([&] { lats::meshio::requireFileKind(dir + "/junk.h5", FileKind::Hdf5); }),
+            "'" + dir +
+                "/junk.h5' is a unrecognised file, expected a HDF5 file (its first bytes match no known format: "
+                "truncated or corrupt?)");
+  EXPECT_NE(messageOf<lats::FileFormatError>([&] {
+              lats::meshio::requireFileKind(dir + "/no.msh", FileKind::GmshMsh);
+            }).find("does not exist; expected a gmsh mesh"),
             std::string::npos);
 }

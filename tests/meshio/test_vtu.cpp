@@ -7,8 +7,8 @@
 #include <vtkXMLPUnstructuredGridReader.h>
 #include <vtkXMLUnstructuredGridReader.h>
 
-#include <cmath>
 #include <dirent.h>
+#include <cmath>
 
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
@@ -96,7 +96,7 @@ TEST(Vtu, ErrorsAreCollective) {
   const auto msg = lats::test::messageOf<lats::DimensionMismatchError>(
       [&] { lats::meshio::writeVtu(dir + "/bad", *mesh, {shortField}); });
   EXPECT_NE(msg.find("field 'u' has 2 entities, fewer than the mesh's 3 owned entities"), std::string::npos) << msg;
-  const auto msg2 = lats::test::messageOf<lats::Error>(
-      [&] { lats::meshio::writeVtu(dir + "/no/such/dir/snap", *mesh, {}); });
+  const auto msg2 =
+      lats::test::messageOf<lats::Error>([&] { lats::meshio::writeVtu(dir + "/no/such/dir/snap", *mesh, {}); });
   EXPECT_NE(msg2.find("could not write"), std::string::npos) << msg2;
 }

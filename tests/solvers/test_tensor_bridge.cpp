@@ -59,21 +59,26 @@ TEST(TensorBridge, TensorToFieldSharesMemoryAndKeepsTensorAlive) {
 }
 
 TEST(TensorBridge, BadTensorsAreRejectedWithReasons) {
-  EXPECT_NE(messageOf<lats::InvalidValueError>([] { nn::toField(at::zeros({3, 1}, at::kFloat), "p", {"p"}); })
-                .find("expected a float64 tensor"),
+  EXPECT_NE(messageOf<lats::InvalidValueError>([] {
+              nn::toField(at::zeros({3, 1}, at::kFloat), "p", {"p"});
+            }).find("expected a float64 tensor"),
             std::string::npos);
-  EXPECT_NE(messageOf<lats::DimensionMismatchError>([] { nn::toField(at::zeros({3, 2}, at::kDouble), "p", {"p"}); })
-                .find("tensor has 2 columns but 1 component names were given"),
+  EXPECT_NE(messageOf<lats::DimensionMismatchError>([] {
+              nn::toField(at::zeros({3, 2}, at::kDouble), "p", {"p"});
+            }).find("tensor has 2 columns but 1 component names were given"),
             std::string::npos);
-  EXPECT_NE(messageOf<lats::DimensionMismatchError>([] { nn::toField(at::zeros({3}, at::kDouble), "p", {"p"}); })
-                .find("expected a 2D tensor"),
+  EXPECT_NE(messageOf<lats::DimensionMismatchError>([] {
+              nn::toField(at::zeros({3}, at::kDouble), "p", {"p"});
+            }).find("expected a 2D tensor"),
             std::string::npos);
-  EXPECT_NE(messageOf<lats::InvalidValueError>([] { nn::toField(at::zeros({2, 3}, at::kDouble).t(), "p", {"a", "b"}); })
-                .find("not contiguous"),
+  EXPECT_NE(messageOf<lats::InvalidValueError>([] {
+              nn::toField(at::zeros({2, 3}, at::kDouble).t(), "p", {"a", "b"});
+            }).find("not contiguous"),
             std::string::npos);
   lats::Field f("u", 3, 1);
-  EXPECT_NE(messageOf<lats::DimensionMismatchError>([&] { nn::copyToField(at::zeros({4, 1}), f); })
-                .find("differs from the field's (3, 1)"),
+  EXPECT_NE(messageOf<lats::DimensionMismatchError>([&] {
+              nn::copyToField(at::zeros({4, 1}), f);
+            }).find("differs from the field's (3, 1)"),
             std::string::npos);
 }
 

@@ -46,8 +46,7 @@ class ConfigurationError : public Error {
 /// Sizes, shapes, component counts or spatial dimensions do not agree.
 class DimensionMismatchError : public Error {
  public:
-  DimensionMismatchError(const std::string& m, SourceLocation w = {})
-      : Error(m, w, ErrorKind::DimensionMismatch) {}
+  DimensionMismatchError(const std::string& m, SourceLocation w = {}) : Error(m, w, ErrorKind::DimensionMismatch) {}
 };
 /// A file is missing, truncated, corrupt or of an unsupported layout or version.
 class FileFormatError : public Error {
@@ -101,20 +100,19 @@ class MessageBuilder {
 #define LATS_HERE (::lats::SourceLocation{__FILE__, __LINE__, __func__})
 
 /// Throws `ErrorType` with a streamed message: LATS_THROW(lats::ConfigurationError, "x=" << x).
-#define LATS_THROW(ErrorType, message) \
-  throw ErrorType((::lats::detail::MessageBuilder() << message).str(), LATS_HERE)
+#define LATS_THROW(ErrorType, message) throw ErrorType((::lats::detail::MessageBuilder() << message).str(), LATS_HERE)
 
 /// Throws `ErrorType` with the streamed message when `condition` is false (local, not collective).
-#define LATS_CHECK(condition, ErrorType, message) \
-  do {                                            \
+#define LATS_CHECK(condition, ErrorType, message)     \
+  do {                                                \
     if (!(condition)) LATS_THROW(ErrorType, message); \
   } while (0)
 
 /// Collective check: every rank of `comm` evaluates `condition`; if it is false on any rank,
 /// every rank throws the same `kind` of error with the failing rank's message.
-#define LATS_CHECK_COLLECTIVE(comm, condition, kind, message)                                         \
-  do {                                                                                                \
-    const bool lats_ok_ = static_cast<bool>(condition);                                               \
+#define LATS_CHECK_COLLECTIVE(comm, condition, kind, message)                                                      \
+  do {                                                                                                             \
+    const bool lats_ok_ = static_cast<bool>(condition);                                                            \
     ::lats::agreeOnFailure((comm), lats_ok_ ? std::string() : (::lats::detail::MessageBuilder() << message).str(), \
-                           (kind), LATS_HERE);                                                        \
+                           (kind), LATS_HERE);                                                                     \
   } while (0)

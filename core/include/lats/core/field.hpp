@@ -22,8 +22,7 @@ class Field {
  public:
   Field() = default;
   /// Allocates a zero-initialised field with the given component names (at least one).
-  Field(std::string name, std::int64_t size, std::vector<std::string> components,
-        Location location = Location::Cell);
+  Field(std::string name, std::int64_t size, std::vector<std::string> components, Location location = Location::Cell);
   /// Allocates with `numComponents` components named "<name>" (one) or "<name>_<i>".
   Field(std::string name, std::int64_t size, int numComponents, Location location = Location::Cell);
 

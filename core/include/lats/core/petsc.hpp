@@ -12,8 +12,8 @@ namespace lats::detail {
 }  // namespace lats::detail
 
 /// Calls a PETSc function and throws lats::Error if it fails.
-#define LATS_PETSC_CALL(expression)                                                         \
-  do {                                                                                      \
-    const PetscErrorCode lats_ierr_ = (expression);                                         \
-    if (lats_ierr_) ::lats::detail::throwPetscError(lats_ierr_, #expression, LATS_HERE);    \
+#define LATS_PETSC_CALL(expression)                                                      \
+  do {                                                                                   \
+    const PetscErrorCode lats_ierr_ = (expression);                                      \
+    if (lats_ierr_) ::lats::detail::throwPetscError(lats_ierr_, #expression, LATS_HERE); \
   } while (0)

@@ -36,8 +36,9 @@ class Registry {
   std::unique_ptr<Base> create(const std::string& name) const {
     auto it = entries_.find(name);
     if (it == entries_.end()) {
-      LATS_THROW(ConfigurationError, "unknown " << what_ << " '" << name << "'." << didYouMean(name, names())
-                                                << " Registered: " << (entries_.empty() ? "(none)" : join(names(), ", ")));
+      LATS_THROW(ConfigurationError, "unknown "
+                                         << what_ << " '" << name << "'." << didYouMean(name, names())
+                                         << " Registered: " << (entries_.empty() ? "(none)" : join(names(), ", ")));
     }
     return it->second.factory();
   }

@@ -26,7 +26,7 @@ struct StepResult {
   double dtTaken = 0.0;  ///< time the state advanced by (0 unless status is Success)
   double dtNext = 0.0;   ///< suggested next step
   StepStatus status = StepStatus::Success;
-  std::string reason;    ///< human-readable detail, always set when status != Success
+  std::string reason;  ///< human-readable detail, always set when status != Success
   bool ok() const { return status == StepStatus::Success; }
 };
 
