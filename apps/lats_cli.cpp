@@ -27,6 +27,8 @@ struct Verb {
 const lats::IntOption kDemoPoints{"demo_points", 2000, "points per rank of the demo's point cloud"};
 const lats::RealOption kDemoTime{"demo_final_time", 1.0, "final time of the demo"};
 const lats::StringOption kDemoOutput{"demo_output", "demo-output", "directory for the demo's VTU/PVTU files"};
+const lats::EnumOption kOptionsFormat{
+    "options_format", "text", {"text", "markdown"}, "output format of 'lats options' (markdown writes doc/options.md)"};
 
 // Decay with a source, du/dt = -k u + cos t, k = 1 + x + y; exact solution known.
 class DemoRhs : public lats::RhsOperator {
@@ -121,7 +123,17 @@ int runInfo(lats::Runtime& runtime) {
 }
 
 int runOptions(lats::Runtime& runtime) {
-  if (runtime.rank() == 0) lats::Options::printHelp(std::cout);
+  const std::string format = kOptionsFormat.get();
+  if (runtime.rank() != 0) return 0;
+  if (format == "markdown") {
+    std::cout << "# Options reference\n\nGenerated from the option declarations by `scripts/gen-options-doc.sh`\n"
+              << "(`lats options -lats_options_format markdown`); the `doc_options_up_to_date` test fails when\n"
+              << "this file is stale. Every option can be given on the command line, in an options file\n"
+              << "(`-options_file`) or in YAML (`-options_file_yaml`).\n\n";
+    lats::Options::printMarkdown(std::cout);
+  } else {
+    lats::Options::printHelp(std::cout);
+  }
   return 0;
 }
 
@@ -132,7 +144,7 @@ std::map<std::string, Verb>& verbs() {
         {"demo_points", "demo_final_time", "demo_output", "threads", "log_level"},
         runDemo}},
       {"info", {"describe this installation: version, ranks, threads, registered steppers", {"threads"}, runInfo}},
-      {"options", {"list every -lats_ option with its type, default and help", {}, runOptions}},
+      {"options", {"list every -lats_ option with its type, default and help", {"options_format"}, runOptions}},
   };
   return v;
 }
@@ -160,10 +172,14 @@ int main(int argc, char** argv) {
   for (int i = 2; i < argc; ++i)
     if (!std::strcmp(argv[i], "-help") || !std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h"))
       wantsHelp = true;
-  // Hide the verb from PETSc's option parser.
-  std::vector<char*> args(argv, argv + argc);
-  if (argc > 1) args.erase(args.begin() + 1);
+  // Hide the verb, and a verb's -help (answered here), from PETSc's option parser.
+  std::vector<char*> args = {argv[0]};
+  for (int i = 2; i < argc; ++i)
+    if (!(wantsHelp &&
+          (!std::strcmp(argv[i], "-help") || !std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h"))))
+      args.push_back(argv[i]);
   int n = static_cast<int>(args.size());
+  args.push_back(nullptr);  // argv[argc] must be NULL for MPI and PETSc
   char** a = args.data();
   // MPI is started here rather than by the runtime so that an error raised while the
   // runtime starts can still be reported once, by rank 0.

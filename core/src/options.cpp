@@ -254,6 +254,15 @@ void Options::printHelp(std::ostream& os) {
   }
 }
 
+void Options::printMarkdown(std::ostream& os) {
+  os << "| option | type | default | description |\n|---|---|---|---|\n";
+  for (const auto& s : declared()) {
+    os << "| `" << fullName(s.name) << "` | " << toString(s.type) << " | `" << s.defaultValue << "` | " << s.help;
+    if (!s.choices.empty()) os << " (one of: " << join(s.choices, ", ") << ")";
+    os << " |\n";
+  }
+}
+
 void Options::view(std::ostream& os) {
   os << "LaTS configuration:\n";
   for (const auto& s : declared()) {

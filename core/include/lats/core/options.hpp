@@ -61,6 +61,8 @@ class Options {
   static void checkUnknown(MPI_Comm comm);
   /// Writes one line per declared option: name, type, default, choices, help.
   static void printHelp(std::ostream& os);
+  /// Writes the declarations as a Markdown table (the source of doc/options.md).
+  static void printMarkdown(std::ostream& os);
   /// Writes the effective configuration: each declared option with its value and whether
   /// it was set or defaulted.
   static void view(std::ostream& os);
