@@ -2,4 +2,11 @@
 /// \file neural.hpp
 /// Umbrella header of the neural part of lats::solvers (includes torch headers).
 
+#include "lats/solvers/neural/attention.hpp"
+#include "lats/solvers/neural/bottleneck.hpp"
+#include "lats/solvers/neural/decoder.hpp"
+#include "lats/solvers/neural/distributed.hpp"
+#include "lats/solvers/neural/dit_block.hpp"
+#include "lats/solvers/neural/encoder.hpp"
+#include "lats/solvers/neural/fourier_features.hpp"
 #include "lats/solvers/neural/tensor_bridge.hpp"

@@ -1,0 +1,40 @@
+#pragma once
+/// \file bottleneck.hpp
+/// Variational bottleneck: tokens -> (mean, log-variance) -> sampled latent, with the KL term.
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+namespace lats::solvers::neural {
+
+struct VariationalBottleneckOptions {
+  VariationalBottleneckOptions(int64_t inputDim, int64_t latentDim) : inputDim_(inputDim), latentDim_(latentDim) {}
+  TORCH_ARG(int64_t, inputDim);
+  TORCH_ARG(int64_t, latentDim);
+};
+
+struct BottleneckOutput {
+  torch::Tensor latent;  ///< mean + exp(logvar/2) * eps when sampling, else mean
+  torch::Tensor mean;
+  torch::Tensor logVariance;
+  /// KL(N(mean, exp(logvar)) || N(0, 1)), averaged over every latent entry.
+  torch::Tensor kl() const;
+};
+
+class VariationalBottleneckImpl : public torch::nn::Module {
+ public:
+  explicit VariationalBottleneckImpl(VariationalBottleneckOptions options);
+  /// x (..., inputDim). `sample`: draw with torch's generator (seed it for reproducibility);
+  /// otherwise latent = mean (inference).
+  BottleneckOutput forward(const torch::Tensor& x, bool sample);
+  const VariationalBottleneckOptions& options() const { return options_; }
+
+ private:
+  VariationalBottleneckOptions options_;
+  torch::nn::Linear toMean_{nullptr}, toLogVariance_{nullptr};
+};
+TORCH_MODULE(VariationalBottleneck);
+
+}  // namespace lats::solvers::neural

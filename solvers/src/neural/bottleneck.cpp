@@ -1,0 +1,30 @@
+#include "lats/solvers/neural/bottleneck.hpp"
+
+#include <torch/torch.h>
+
+#include "lats/core/error.hpp"
+
+namespace lats::solvers::neural {
+
+torch::Tensor BottleneckOutput::kl() const {
+  return -0.5 * torch::mean(1.0 + logVariance - mean.pow(2) - logVariance.exp());
+}
+
+VariationalBottleneckImpl::VariationalBottleneckImpl(VariationalBottleneckOptions options)
+    : options_(std::move(options)) {
+  toMean_ = register_module("to_mean", torch::nn::Linear(options_.inputDim(), options_.latentDim()));
+  toLogVariance_ = register_module("to_logvar", torch::nn::Linear(options_.inputDim(), options_.latentDim()));
+}
+
+BottleneckOutput VariationalBottleneckImpl::forward(const torch::Tensor& x, bool sample) {
+  LATS_CHECK(x.dim() >= 1 && x.size(-1) == options_.inputDim(), DimensionMismatchError,
+             "bottleneck: expected inputs with " << options_.inputDim() << " features in the last dimension, got "
+                                                 << x.sizes());
+  BottleneckOutput out;
+  out.mean = toMean_(x);
+  out.logVariance = toLogVariance_(x).clamp(-30.0, 20.0);
+  out.latent = sample ? out.mean + torch::exp(0.5 * out.logVariance) * torch::randn_like(out.mean) : out.mean;
+  return out;
+}
+
+}  // namespace lats::solvers::neural

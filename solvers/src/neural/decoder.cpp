@@ -1,0 +1,39 @@
+#include "lats/solvers/neural/decoder.hpp"
+
+#include <torch/torch.h>
+
+#include "lats/core/error.hpp"
+
+namespace lats::solvers::neural {
+
+LocalFieldDecoderImpl::LocalFieldDecoderImpl(LocalFieldDecoderOptions options) : options_(std::move(options)) {
+  const auto& o = options_;
+  LATS_CHECK(o.hiddenDim() % o.numHeads() == 0, ConfigurationError,
+             "LocalFieldDecoder: hiddenDim " << o.hiddenDim() << " must be a multiple of numHeads " << o.numHeads());
+  features_ = register_module("features", FourierFeatures(FourierFeaturesOptions(o.coordDim(), o.numFrequencies())));
+  const int64_t f = features_->outputDim(), d = o.hiddenDim();
+  tokenEmbed_ = register_module("token_embed", torch::nn::Linear(o.latentDim(), d));
+  queryEmbed_ = register_module("query_embed", torch::nn::Linear(f, d));
+  attention_ = register_module("attention", Attention(AttentionOptions(d, d, o.numHeads(), d / o.numHeads())));
+  norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+  head_ = register_module("head",
+                          torch::nn::Sequential(torch::nn::Linear(d + f, d), torch::nn::GELU(), torch::nn::Linear(d, d),
+                                                torch::nn::GELU(), torch::nn::Linear(d, o.outputDim())));
+}
+
+torch::Tensor LocalFieldDecoderImpl::forward(const torch::Tensor& tokens, const torch::Tensor& coords) {
+  const auto& o = options_;
+  LATS_CHECK(tokens.dim() == 3 && tokens.size(2) == o.latentDim(), DimensionMismatchError,
+             "decoder: tokens must be (batch, tokens, " << o.latentDim() << "), got " << tokens.sizes());
+  LATS_CHECK(coords.dim() == 3 && coords.size(2) == o.coordDim() && coords.size(0) == tokens.size(0),
+             DimensionMismatchError,
+             "decoder: query coordinates must be (" << tokens.size(0) << ", points, " << o.coordDim() << "), got "
+                                                    << coords.sizes());
+  auto ff = features_(coords);
+  auto q = queryEmbed_(ff);
+  auto kv = tokenEmbed_(tokens);
+  auto local = norm_(q + attention_(q, kv, kv));
+  return head_->forward(torch::cat({local, ff}, -1));
+}
+
+}  // namespace lats::solvers::neural
