@@ -9,4 +9,5 @@
 #include "lats/solvers/neural/dit_block.hpp"
 #include "lats/solvers/neural/encoder.hpp"
 #include "lats/solvers/neural/fourier_features.hpp"
+#include "lats/solvers/neural/latent_dynamics.hpp"
 #include "lats/solvers/neural/tensor_bridge.hpp"
