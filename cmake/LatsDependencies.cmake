@@ -51,5 +51,8 @@ endif()
 # VTK 9 for VTU/PVTU output and for reading VTU/OpenFOAM data.
 _lats_find(VTK COMPONENTS CommonCore CommonDataModel IOXML IOParallelXML)
 
+# nlohmann/json (header-only) for model checkpoints.
+_lats_find(nlohmann_json)
+
 # Boost (header-only parts: geometry for spatial indices).
 _lats_find(Boost)

@@ -18,8 +18,10 @@ packages=(
   # LibTorch and a fast BLAS for it: without the OpenMP OpenBLAS torch falls back to the
   # reference BLAS and runs 20-50x slower
   libtorch-dev libopenblas0-openmp libopenblas-openmp-dev
-  # VTK 9, Boost, testing and benchmarking
-  libvtk9-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # VTK 9, Boost, JSON (model checkpoints), testing and benchmarking
+  libvtk9-dev libboost-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # PyTorch for Python: tests read LaTS checkpoints with it and make TorchScript models
+  python3-torch
   # meshes and other people's cases
   gmsh
 )

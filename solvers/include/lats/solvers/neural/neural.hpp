@@ -4,10 +4,12 @@
 
 #include "lats/solvers/neural/attention.hpp"
 #include "lats/solvers/neural/bottleneck.hpp"
+#include "lats/solvers/neural/checkpoint.hpp"
 #include "lats/solvers/neural/decoder.hpp"
 #include "lats/solvers/neural/distributed.hpp"
 #include "lats/solvers/neural/dit_block.hpp"
 #include "lats/solvers/neural/encoder.hpp"
 #include "lats/solvers/neural/fourier_features.hpp"
 #include "lats/solvers/neural/latent_dynamics.hpp"
+#include "lats/solvers/neural/latent_model.hpp"
 #include "lats/solvers/neural/tensor_bridge.hpp"
