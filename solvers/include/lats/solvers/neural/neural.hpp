@@ -12,4 +12,5 @@
 #include "lats/solvers/neural/fourier_features.hpp"
 #include "lats/solvers/neural/latent_dynamics.hpp"
 #include "lats/solvers/neural/latent_model.hpp"
+#include "lats/solvers/neural/latent_operator.hpp"
 #include "lats/solvers/neural/tensor_bridge.hpp"
