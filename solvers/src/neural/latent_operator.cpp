@@ -60,6 +60,8 @@ class TorchScriptOperator : public LatentOperator {
     } catch (const c10::Error& e) {
       LATS_THROW(ModelMismatchError,
                  "TorchScript model '" << path_ << "': " << method << "() failed: " << e.what_without_backtrace());
+    } catch (const std::exception& e) {  // the interpreter's own errors (torch::jit::JITException)
+      LATS_THROW(ModelMismatchError, "TorchScript model '" << path_ << "': " << method << "() failed: " << e.what());
     }
     LATS_CHECK(out.isTensor(), ModelMismatchError,
                "TorchScript model '" << path_ << "': " << method << "() must return a Tensor, got " << out.tagKind());
