@@ -97,6 +97,17 @@ TEST(Encoder, InvariantToPointOrderAndIgnoresMaskedPoints) {
   auto uj = torch::cat({u, torch::randn({2, 20, 1}, torch::kFloat64) * 100}, 1);
   auto mask = torch::cat({torch::ones({2, 100}, torch::kBool), torch::zeros({2, 20}, torch::kBool)}, 1);
   EXPECT_LT(maxAbs(enc(xj, uj, mask) - z), 1e-12);
+  // Embedding and attending in chunks of 13 points gives the same tokens, masks included.
+  nn::CrossAttentionEncoder chunked(
+      nn::CrossAttentionEncoderOptions(2, 1).numTokens(8).tokenDim(32).numHeads(4).chunkSize(13));
+  chunked->to(torch::kFloat64);
+  chunked->eval();
+  {
+    torch::NoGradGuard g;
+    for (auto& p : chunked->named_parameters()) p.value().copy_(enc->named_parameters()[p.key()]);
+  }
+  EXPECT_LT(maxAbs(chunked(x, u) - z), 1e-12);
+  EXPECT_LT(maxAbs(chunked(xj, uj, mask) - z), 1e-12);
   // A different subset of the same field gives different (but finite) tokens.
   auto zs = enc(x.narrow(1, 0, 50), u.narrow(1, 0, 50));
   EXPECT_TRUE(torch::isfinite(zs).all().item<bool>());
@@ -140,6 +151,14 @@ TEST(Decoder, AnswersAtAnyPointsAndPointsAreIndependent) {
   ASSERT_EQ(y.sizes(), (torch::IntArrayRef{2, 40, 3}));
   auto idx = torch::tensor({3, 17, 39, 0});
   EXPECT_LT(maxAbs(dec(z, x.index_select(1, idx)) - y.index_select(1, idx)), 1e-12);
+  // Decoding in chunks of 7 query points gives the same values.
+  nn::LocalFieldDecoder chunked(nn::LocalFieldDecoderOptions(2, 16, 3).hiddenDim(32).chunkSize(7));
+  chunked->to(torch::kFloat64);
+  {
+    torch::NoGradGuard g;
+    for (auto& p : chunked->named_parameters()) p.value().copy_(dec->named_parameters()[p.key()]);
+  }
+  EXPECT_LT(maxAbs(chunked(z, x) - y), 1e-12);
   EXPECT_NE(messageOf<lats::DimensionMismatchError>([&] {
               dec(torch::randn({2, 8, 15}), x);
             }).find("tokens must be"),

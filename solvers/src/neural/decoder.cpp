@@ -29,11 +29,19 @@ torch::Tensor LocalFieldDecoderImpl::forward(const torch::Tensor& tokens, const 
              DimensionMismatchError,
              "decoder: query coordinates must be (" << tokens.size(0) << ", points, " << o.coordDim() << "), got "
                                                     << coords.sizes());
-  auto ff = features_(coords);
-  auto q = queryEmbed_(ff);
   auto kv = tokenEmbed_(tokens);
-  auto local = norm_(q + attention_(q, kv, kv));
-  return head_->forward(torch::cat({local, ff}, -1));
+  auto decodeChunk = [&](const torch::Tensor& x) {
+    auto ff = features_(x);
+    auto q = queryEmbed_(ff);
+    auto local = norm_(q + attention_(q, kv, kv));
+    return head_->forward(torch::cat({local, ff}, -1));
+  };
+  const int64_t n = coords.size(1), chunk = o.chunkSize() > 0 ? o.chunkSize() : std::max<int64_t>(n, 1);
+  if (n <= chunk) return decodeChunk(coords);
+  std::vector<torch::Tensor> parts;
+  for (int64_t start = 0; start < n; start += chunk)
+    parts.push_back(decodeChunk(coords.narrow(1, start, std::min(chunk, n - start))));
+  return torch::cat(parts, 1);
 }
 
 }  // namespace lats::solvers::neural

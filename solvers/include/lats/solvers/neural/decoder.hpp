@@ -23,6 +23,8 @@ struct LocalFieldDecoderOptions {
   TORCH_ARG(int64_t, hiddenDim) = 64;
   TORCH_ARG(int64_t, numHeads) = 4;
   TORCH_ARG(int64_t, numFrequencies) = 8;
+  /// Query points decoded per chunk (0: all at once). Bounds memory; results do not depend on it.
+  TORCH_ARG(int64_t, chunkSize) = 0;
 };
 
 /// Each query point's Fourier features attend to the latent tokens; an MLP of the result
