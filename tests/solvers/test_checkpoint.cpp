@@ -46,14 +46,6 @@ std::string slurp(const std::string& p) {
   return ss.str();
 }
 void spit(const std::string& p, const std::string& s) { std::ofstream(p) << s; }
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* f = popen(cmd.c_str(), "r");
-  char buf[4096];
-  while (f && fgets(buf, sizeof buf, f)) out += buf;
-  if (f) pclose(f);
-  return out;
-}
 }  // namespace
 
 TEST(Checkpoint, RoundTripGivesIdenticalModel) {
@@ -86,8 +78,10 @@ TEST(Checkpoint, WeightsAreReadableByPyTorch) {
   const auto params = model->named_parameters();
   const double expected = params["encoder.queries"].sum().item<double>();
   // Debian's python3-torch (scripts/install-deps.sh) reads the state dictionary.
-  const std::string out = run("/usr/bin/python3 -c \"import torch; d = torch.load('" + dir +
-                              "/weights.pt'); print(len(d)); print(repr(float(d['encoder.queries'].sum())))\" 2>&1");
+  std::string out;
+  lats::test::runCommand("/usr/bin/python3 -c \"import torch; d = torch.load('" + dir +
+                             "/weights.pt'); print(len(d)); print(repr(float(d['encoder.queries'].sum())))\"",
+                         &out);
   std::istringstream in(out);
   std::size_t count = 0;
   double sum = 0;

@@ -14,13 +14,9 @@ using lats::test::messageOf;
 namespace {
 std::string makeModels() {
   const auto dir = lats::test::sharedTempDir(MPI_COMM_SELF, "ts");
-  const std::string cmd =
-      "/usr/bin/python3 " LATS_TEST_SOURCE_DIR "/solvers/make_torchscript_model.py " + dir + " 2>&1";
   std::string out;
-  FILE* f = popen(cmd.c_str(), "r");
-  char buf[4096];
-  while (f && fgets(buf, sizeof buf, f)) out += buf;
-  const int rc = f ? pclose(f) : -1;
+  const int rc = lats::test::runCommand(
+      "/usr/bin/python3 " LATS_TEST_SOURCE_DIR "/solvers/make_torchscript_model.py " + dir, &out);
   EXPECT_EQ(rc, 0) << "python3-torch could not script the test models (scripts/install-deps.sh installs it): " << out;
   return dir;
 }
