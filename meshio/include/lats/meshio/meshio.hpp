@@ -3,4 +3,5 @@
 /// Umbrella header of lats::meshio.
 
 #include "lats/meshio/file_kind.hpp"
+#include "lats/meshio/plex_mesh.hpp"
 #include "lats/meshio/vtu.hpp"
