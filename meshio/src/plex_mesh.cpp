@@ -142,6 +142,7 @@ struct PlexMesh::Impl {
   std::array<double, 3> period{0.0, 0.0, 0.0};
   std::int64_t globalCells = 0;
   double minCellSize = 0.0;
+  double convectionScale = 0.0, diffusionScale = 0.0;
   std::vector<PetscInt> localCells;  // plex cell of each LaTS local index
   FvGeometry geometry;
   std::shared_ptr<const Mesh> mesh;
@@ -297,6 +298,7 @@ void PlexMesh::Impl::computeGeometry(const std::vector<PetscInt>& ids) {
   std::vector<Face> cellFaces;
   std::vector<int> complete(nLocal, 1);
   double localMinSize = std::numeric_limits<double>::infinity();
+  double localConvection = 0.0, localDiffusion = 0.0;
   for (std::int64_t k = 0; k < nLocal; ++k) {
     const PetscInt cell = localCells[k];
     const PetscInt* cone;
@@ -360,7 +362,21 @@ void PlexMesh::Impl::computeGeometry(const std::vector<PetscInt>& ids) {
     std::sort(cellFaces.begin(), cellFaces.end(), [](const Face& x, const Face& y) { return x.id < y.id; });
     faces.insert(faces.end(), cellFaces.begin(), cellFaces.end());
     offsets[k + 1] = static_cast<std::int64_t>(faces.size());
-    if (k < numOwned) localMinSize = std::min(localMinSize, dim == 1 ? volume[k] : 2.0 * volume[k] / perimeter);
+    if (k < numOwned) {
+      localMinSize = std::min(localMinSize, dim == 1 ? volume[k] : 2.0 * volume[k] / perimeter);
+      double conv = 0.0, diff = 0.0;
+      for (const Face& face : cellFaces) {
+        double nn = 0.0, dn = 0.0;
+        for (int ax = 0; ax < dim; ++ax) {
+          nn += face.normal[ax] * face.normal[ax];
+          dn += face.delta[ax] * face.normal[ax];
+        }
+        conv += std::sqrt(nn);
+        if (dn != 0.0) diff += nn / std::abs(dn);
+      }
+      localConvection = std::max(localConvection, conv / volume[k]);
+      localDiffusion = std::max(localDiffusion, diff / volume[k]);
+    }
   }
   LATS_PETSC_CALL(VecRestoreArrayRead(coordVec, &coordArray));
 
@@ -424,6 +440,8 @@ void PlexMesh::Impl::computeGeometry(const std::vector<PetscInt>& ids) {
 
   globalCells = c.sum(numOwned);
   minCellSize = c.min(localMinSize);
+  convectionScale = c.max(localConvection);
+  diffusionScale = c.max(localDiffusion);
   mesh = MeshBuilder(comm, dim)
              .name(kind)
              .coordinates(meshCoords)
@@ -564,6 +582,8 @@ bool PlexMesh::isPeriodic() const { return impl_->periodic; }
 const std::array<double, 3>& PlexMesh::period() const { return impl_->period; }
 std::int64_t PlexMesh::globalCells() const { return impl_->globalCells; }
 double PlexMesh::minCellSize() const { return impl_->minCellSize; }
+double PlexMesh::convectionScale() const { return impl_->convectionScale; }
+double PlexMesh::diffusionScale() const { return impl_->diffusionScale; }
 
 DM PlexMesh::cellDM(int numComponents) const {
   LATS_CHECK(numComponents >= 1, InvalidValueError,

@@ -93,6 +93,11 @@ class PlexMesh {
   std::int64_t globalCells() const;
   /// Smallest cell size over all ranks (2 area / perimeter in 2D, length in 1D), for CFL limits.
   double minCellSize() const;
+  /// Spectral-radius scales of the finite-volume operators, maxima over all cells:
+  /// convection max_k (1/V_k) sum_f |n_f| (times a speed), diffusion max_k (1/V_k) sum_f
+  /// |n_f|^2 / |d_f . n_f| (times a diffusivity). Explicit steps scale with their inverses.
+  double convectionScale() const;
+  double diffusionScale() const;
   /// A clone of dm() with `numComponents` values per cell laid out in LaTS local order; its
   /// global vectors hold the owned cells in that order. Cached; owned by this object.
   DM cellDM(int numComponents) const;

@@ -1,0 +1,18 @@
+#include "lats/solvers/classical/equations.hpp"
+#include "lats/solvers/classical/fv_operator.hpp"
+
+namespace lats::solvers {
+
+void registerFvOperators() {
+  auto& r = fvOperators();
+  r.addIfAbsent("advection_diffusion", "u_t + a . grad u = nu lap u (1D, 2D)", makeAdvectionDiffusion);
+  r.addIfAbsent("burgers", "u_t + (u^2/2)_x = nu u_xx (1D)", makeBurgers);
+  r.addIfAbsent("combined", "u_t + (alpha u^2 - beta u_x + gamma u_xx)_x = forcing (1D)", makeCombinedEquation);
+}
+
+namespace {
+// Registered when the library is loaded, so -lats_equation works without an init call.
+const bool kRegistered = (registerFvOperators(), true);
+}  // namespace
+
+}  // namespace lats::solvers
