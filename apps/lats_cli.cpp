@@ -188,6 +188,7 @@ int main(int argc, char** argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   int rc = 0;
   try {
+    lats::registerAll();  // steppers and equations, and with them every component's options
     lats::Runtime runtime(&n, &a);
     if (verb == "help" || verb == "-help" || verb == "--help") {
       if (runtime.rank() == 0) printVerbs();

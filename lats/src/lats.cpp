@@ -1,5 +1,8 @@
 #include "lats/lats.hpp"
 
 namespace lats {
-void registerAll() { coupling::registerSteppers(); }
+void registerAll() {
+  coupling::registerSteppers();
+  solvers::registerFvOperators();
+}
 }  // namespace lats

@@ -13,9 +13,17 @@ const EnumOption kLimiter{"fv_limiter",
                           {"default", "none", "barth", "venkatakrishnan"},
                           "slope limiter of the second-order reconstruction (default: none for smooth equations, "
                           "venkatakrishnan for hyperbolic ones)"};
+const RealOption kVenkatK{"fv_venkatakrishnan_k", 5.0,
+                          "K of the Venkatakrishnan limiter (threshold (K h)^3; larger clips less at smooth extrema)"};
 }  // namespace
 
 FvOperator::~FvOperator() = default;
+
+void FvOperator::setVenkatakrishnanK(double k) {
+  LATS_CHECK(k > 0 && std::isfinite(k), InvalidValueError,
+             "Venkatakrishnan K = " << k << "; expected a positive number (typically 1 to 20)");
+  venkatK_ = k;
+}
 
 double FvOperator::parameter(const std::string& name) const {
   for (const auto& p : params_)
@@ -44,6 +52,7 @@ void FvOperator::setParameter(const std::string& name, double value) {
 void FvOperator::setFromOptions() {
   for (auto& p : params_)
     if (p.option && p.option->isSet()) setParameter(p.name, p.option->get());
+  setVenkatakrishnanK(kVenkatK.get());
   if (kLimiter.get() != "default") {
     const std::string lim = kLimiter.get();
     setLimiter(lim == "none" ? Limiter::None : lim == "barth" ? Limiter::Barth : Limiter::Venkatakrishnan);

@@ -8,6 +8,12 @@
 
 namespace lats::solvers {
 
+namespace {
+const RealOption kCfl{"fv_cfl", 0.5,
+                      "time step as a fraction of the equation's stable explicit step, re-evaluated every step "
+                      "(used unless -ts_dt or FvSolver::setTimeStep fixes the step)"};
+}  // namespace
+
 struct FvSolver::Impl {
   std::shared_ptr<const meshio::PlexMesh> mesh;
   std::unique_ptr<FvOperator> op;
@@ -15,6 +21,10 @@ struct FvSolver::Impl {
   TS ts = nullptr;
   Vec u = nullptr;
   bool imex = false;
+  bool automaticStep = true;
+  double cfl = 0.5;
+  FvSolver* owner = nullptr;
+  std::function<void(const double*, double, double*)> source;
 
   ~Impl() {
     if (u) VecDestroy(&u);
@@ -42,6 +52,16 @@ struct FvSolver::Impl {
     else
       op->stiffRhs(t, uView, fView);
     Kokkos::fence();
+    if (source && part != Part::Stiff) {
+      auto xy = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), g.centroids);
+      std::vector<double> s(nc);
+      for (std::int64_t k = 0; k < g.numOwned; ++k) {
+        double x[3] = {0, 0, 0};
+        for (int d = 0; d < g.dimension; ++d) x[d] = xy(k, d);
+        source(x, t, s.data());
+        for (int c = 0; c < nc; ++c) fArray[k * nc + c] += s[c];
+      }
+    }
     LATS_PETSC_CALL(VecRestoreArray(F, &fArray));
     LATS_PETSC_CALL(VecRestoreArrayRead(local, &uArray));
     LATS_PETSC_CALL(DMRestoreLocalVector(dm, &local));
@@ -56,6 +76,15 @@ struct FvSolver::Impl {
     } catch (const std::exception& e) {
       return PetscError(PETSC_COMM_SELF, __LINE__, where, __FILE__, PETSC_ERR_LIB, PETSC_ERROR_INITIAL, "%s", e.what());
     }
+  }
+  static PetscErrorCode postStep(TS ts) {
+    void* ctx;
+    PetscErrorCode ierr = TSGetApplicationContext(ts, &ctx);
+    if (ierr) return ierr;
+    return guarded("lats::FvSolver::postStep", [&] {
+      auto* self = static_cast<Impl*>(ctx);
+      LATS_PETSC_CALL(TSSetTimeStep(ts, self->cfl * self->owner->stableTimeStep()));
+    });
   }
   static PetscErrorCode rhsAll(TS, PetscReal t, Vec U, Vec F, void* ctx) {
     return guarded("lats::FvSolver::rhs", [&] { static_cast<Impl*>(ctx)->evaluate(t, U, F, Part::All); });
@@ -92,7 +121,9 @@ FvSolver::FvSolver(std::shared_ptr<const meshio::PlexMesh> mesh, std::unique_ptr
   LATS_PETSC_CALL(TSSetExactFinalTime(impl_->ts, TS_EXACTFINALTIME_MATCHSTEP));
   LATS_PETSC_CALL(TSSetMaxSteps(impl_->ts, PETSC_MAX_INT));
   LATS_PETSC_CALL(TSSetTime(impl_->ts, 0.0));
-  LATS_PETSC_CALL(TSSetTimeStep(impl_->ts, stableTimeStep()));
+  LATS_PETSC_CALL(TSSetApplicationContext(impl_->ts, impl_.get()));
+  impl_->owner = this;
+  impl_->cfl = kCfl.get();
 }
 
 FvSolver::~FvSolver() = default;
@@ -141,19 +172,37 @@ void FvSolver::setSolution(const std::vector<double>& values, double t0) {
 
 void FvSolver::setFromOptions() {
   impl_->op->setFromOptions();
+  impl_->cfl = kCfl.get();
+  LATS_CHECK(impl_->cfl > 0 && std::isfinite(impl_->cfl), InvalidValueError,
+             "-lats_fv_cfl " << impl_->cfl << "; expected a positive number (typically 0.2 to 1)");
   LATS_PETSC_CALL(TSSetFromOptions(impl_->ts));
+  PetscBool dtGiven = PETSC_FALSE;
+  LATS_PETSC_CALL(PetscOptionsHasName(nullptr, nullptr, "-ts_dt", &dtGiven));
+  if (dtGiven) impl_->automaticStep = false;
   TSType type;
   LATS_PETSC_CALL(TSGetType(impl_->ts, &type));
   impl_->imex = impl_->op->hasStiffPart() && std::string(type) == TSARKIMEX;
   if (impl_->imex) {
     LATS_PETSC_CALL(TSSetRHSFunction(impl_->ts, nullptr, &Impl::rhsExplicit, impl_.get()));
     LATS_PETSC_CALL(TSSetIFunction(impl_->ts, nullptr, &Impl::iFunction, impl_.get()));
+    // The stiff part is applied matrix-free (Jacobian-free Newton-Krylov) unless the user
+    // chose otherwise on the command line.
+    SNES snes;
+    LATS_PETSC_CALL(TSGetSNES(impl_->ts, &snes));
+    LATS_PETSC_CALL(SNESSetUseMatrixFree(snes, PETSC_TRUE, PETSC_TRUE));
+    KSP ksp;
+    PC pc;
+    LATS_PETSC_CALL(SNESGetKSP(snes, &ksp));
+    LATS_PETSC_CALL(KSPGetPC(ksp, &pc));
+    LATS_PETSC_CALL(PCSetType(pc, PCNONE));
+    LATS_PETSC_CALL(TSSetFromOptions(impl_->ts));
   }
 }
 
 void FvSolver::setTimeStep(double dt) {
   LATS_CHECK(dt > 0 && std::isfinite(dt), InvalidValueError,
              "time step " << dt << "; expected a positive finite number");
+  impl_->automaticStep = false;
   LATS_PETSC_CALL(TSSetTimeStep(impl_->ts, dt));
 }
 
@@ -179,6 +228,10 @@ StepResult FvSolver::advance(double toTime) {
              "advance to t = " << toTime << " from t = " << t0 << "; expected a finite time >= the current one");
   StepResult result;
   if (toTime == t0) return result;
+  if (impl_->automaticStep) {
+    LATS_PETSC_CALL(TSSetTimeStep(impl_->ts, impl_->cfl * stableTimeStep()));
+    LATS_PETSC_CALL(TSSetPostStep(impl_->ts, &Impl::postStep));
+  }
   LATS_PETSC_CALL(TSSetMaxTime(impl_->ts, toTime));
   LATS_PETSC_CALL(TSSolve(impl_->ts, impl_->u));
   TSConvergedReason reason;
@@ -197,6 +250,10 @@ StepResult FvSolver::advance(double toTime) {
                     std::to_string(timeStep()) + "; the stable step is about " + std::to_string(stableTimeStep()) + ")";
   }
   return result;
+}
+
+void FvSolver::setSourceTerm(std::function<void(const double* x, double t, double* s)> source) {
+  impl_->source = std::move(source);
 }
 
 void FvSolver::rhs(double t, Vec u, Vec f) { impl_->evaluate(t, u, f, Impl::Part::All); }

@@ -8,6 +8,9 @@ void registerFvOperators() {
   r.addIfAbsent("advection_diffusion", "u_t + a . grad u = nu lap u (1D, 2D)", makeAdvectionDiffusion);
   r.addIfAbsent("burgers", "u_t + (u^2/2)_x = nu u_xx (1D)", makeBurgers);
   r.addIfAbsent("combined", "u_t + (alpha u^2 - beta u_x + gamma u_xx)_x = forcing (1D)", makeCombinedEquation);
+  r.addIfAbsent("gray_scott", "Gray-Scott reaction-diffusion, species u and v (1D, 2D)", makeGrayScott);
+  r.addIfAbsent("wave", "wave equation as a first-order system in p, vx, vy (2D)", makeWave);
+  r.addIfAbsent("shallow_water", "shallow water in h, hu, hv; HLL or Rusanov flux (2D)", makeShallowWater);
 }
 
 namespace {

@@ -2,3 +2,7 @@
 /// \file solvers.hpp
 /// Umbrella header of lats::solvers without torch; include lats/solvers/neural/neural.hpp
 /// for the LibTorch components.
+
+#include "lats/solvers/classical/equations.hpp"
+#include "lats/solvers/classical/fv_operator.hpp"
+#include "lats/solvers/classical/fv_solver.hpp"

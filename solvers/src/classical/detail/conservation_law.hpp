@@ -31,7 +31,7 @@ class ConservationLaw : public solvers::FvOperator {
  private:
   void evaluate(double t, solvers::ConstCellValues u, solvers::CellValues dudt, Terms terms, solvers::Limiter limiter) {
     const Physics p = physics();
-    kernels_.gradients(p, u, limiter);
+    kernels_.gradients(p, u, limiter, venkatakrishnanK());
     bool needLaplacian = false;
     for (int c = 0; c < Physics::NC; ++c)
       needLaplacian = needLaplacian || (terms.dispersion && p.dispersion[c] != 0.0) ||

@@ -51,7 +51,7 @@ class FvKernels {
   }
 
   /// Least-squares gradients on complete cells, and limiter values (1 with Limiter::None).
-  void gradients(const Physics& p, solvers::ConstCellValues u, solvers::Limiter limiter) {
+  void gradients(const Physics& p, solvers::ConstCellValues u, solvers::Limiter limiter, double venkatK = 5.0) {
     const auto g = geom_;
     const auto grad = grad_;
     const auto phi = phi_;
@@ -98,7 +98,7 @@ class FvKernels {
           }
           if (limiter == solvers::Limiter::None) return;
           const double h = dim == 1 ? g.volumes(k) : kmath::sqrt(g.volumes(k));
-          const double eps2 = 125.0 * h * h * h;  // Venkatakrishnan's (K h)^3 with K = 5
+          const double eps2 = venkatK * venkatK * venkatK * h * h * h;  // Venkatakrishnan's (K h)^3
           for (int c = 0; c < NC; ++c) {
             double lim = 1.0;
             for (auto f = g.faceOffsets(k); f < g.faceOffsets(k + 1); ++f) {

@@ -20,10 +20,10 @@ std::unique_ptr<FvOperator> makeCombinedEquation();
 /// "gray_scott": u_t = Du lap u - u v^2 + F (1 - u), v_t = Dv lap v + u v^2 - (F + k) v; 1D, 2D.
 std::unique_ptr<FvOperator> makeGrayScott();
 /// "wave": p_t + c div v = 0, v_t + c grad p = 0 (the wave equation as a first-order system);
-/// walls reflect; 1D, 2D.
+/// walls reflect; 2D.
 std::unique_ptr<FvOperator> makeWave();
-/// "shallow_water": h_t + div(h v) = 0, (h v)_t + div(h v v + g h^2/2 I) = 0; Rusanov or HLL
-/// flux (-lats_shallow_water_flux); walls reflect; 1D, 2D.
+/// "shallow_water": h_t + div(h v) = 0, (h v)_t + div(h v v + g h^2/2 I) = 0; HLLC, HLL or Rusanov
+/// flux (-lats_shallow_water_flux); walls reflect; 2D.
 std::unique_ptr<FvOperator> makeShallowWater();
 
 }  // namespace lats::solvers

@@ -54,6 +54,9 @@ class FvOperator {
   /// Reads the parameters' options and -lats_fv_limiter.
   virtual void setFromOptions();
   Limiter limiter() const { return limiter_; }
+  /// Venkatakrishnan's K (-lats_fv_venkatakrishnan_k): larger clips less at smooth extrema.
+  double venkatakrishnanK() const { return venkatK_; }
+  void setVenkatakrishnanK(double k);
   void setLimiter(Limiter limiter) {
     limiter_ = limiter;
     limiterSet_ = true;
@@ -84,6 +87,7 @@ class FvOperator {
 
  private:
   bool limiterSet_ = false;
+  double venkatK_ = 5.0;
   CellValues stiffScratch(std::int64_t rows);
   Kokkos::View<double**, Kokkos::LayoutRight, MemSpace> stiffScratch_;
 };

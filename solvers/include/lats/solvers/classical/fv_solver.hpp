@@ -20,8 +20,9 @@ namespace lats::solvers {
 
 class FvSolver {
  public:
-  /// Sets the operator up on `mesh` and creates the TS (default: SSP RK3, fixed step from the
-  /// operator's stable time step). Collective.
+  /// Sets the operator up on `mesh` and creates the TS (default: SSP RK3 with an automatic
+  /// step: -lats_fv_cfl times the operator's stable step, re-evaluated after every step, until
+  /// setTimeStep() or -ts_dt fixes it). Collective.
   FvSolver(std::shared_ptr<const meshio::PlexMesh> mesh, std::unique_ptr<FvOperator> op);
   ~FvSolver();
   FvSolver(const FvSolver&) = delete;
@@ -52,6 +53,10 @@ class FvSolver {
   /// give a failed StepResult with the reason; the solution then holds the last state PETSc
   /// reached. Collective.
   StepResult advance(double toTime);
+
+  /// An extra source s(x, t) added to du/dt at every cell centroid (manufactured solutions,
+  /// external forcing). Evaluated on the host; pass an empty function to remove it.
+  void setSourceTerm(std::function<void(const double* x, double t, double* s)> source);
 
   /// f <- F(t, u) for global vectors of dm(). Collective.
   void rhs(double t, Vec u, Vec f);
