@@ -9,6 +9,7 @@
 #include "lats/core/comm.hpp"
 #include "lats/core/random.hpp"
 #include "lats/solvers/classical/equations.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -128,6 +129,26 @@ TEST(AdvectionDiffusion, WrongMeshDimensionIsAClearError) {
     EXPECT_NE(std::string(e.what()).find("combined is discretised in 1D; the mesh is 2D"), std::string::npos)
         << e.what();
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(FvSolver, AutomaticStepFollowsTheCflAndAFixedStepStaysFixed) {
+  auto s = solver2d(MPI_COMM_WORLD, 8, lats::solvers::Limiter::None);
+  s->setSolution([](const double* x, double* u) { u[0] = std::sin(2 * kPi * x[0]); });
+  ASSERT_TRUE(s->advance(0.05).ok());
+  EXPECT_NEAR(s->timeStep(), 0.5 * s->stableTimeStep(), 1e-12 * s->timeStep());  // -lats_fv_cfl 0.5
+  s->setTimeStep(1e-3);
+  PetscInt before, after;
+  TSGetStepNumber(s->ts(), &before);
+  ASSERT_TRUE(s->advance(s->time() + 0.01).ok());
+  TSGetStepNumber(s->ts(), &after);
+  EXPECT_EQ(after - before, 10);
+  EXPECT_NEAR(s->timeStep(), 1e-3, 1e-12);  // the last step lands on the end time
+  const std::string m = lats::test::messageOf<lats::InvalidValueError>([&] { s->setTimeStep(-1.0); });
+  EXPECT_NE(m.find("time step -1; expected a positive finite number"), std::string::npos) << m;
 }
 
 }  // namespace

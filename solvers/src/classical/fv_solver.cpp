@@ -231,6 +231,8 @@ StepResult FvSolver::advance(double toTime) {
   if (impl_->automaticStep) {
     LATS_PETSC_CALL(TSSetTimeStep(impl_->ts, impl_->cfl * stableTimeStep()));
     LATS_PETSC_CALL(TSSetPostStep(impl_->ts, &Impl::postStep));
+  } else {
+    LATS_PETSC_CALL(TSSetPostStep(impl_->ts, nullptr));  // a fixed step stays fixed
   }
   LATS_PETSC_CALL(TSSetMaxTime(impl_->ts, toTime));
   LATS_PETSC_CALL(TSSolve(impl_->ts, impl_->u));
