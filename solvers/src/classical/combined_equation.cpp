@@ -54,7 +54,7 @@ class CombinedEquation : public detail::ConservationLaw<CombinedPhysics> {
                                 : std::vector<Parameter>{{"alpha", kAlpha.defaultValue(), 0.0, 3.0, &kAlpha},
                                                          {"beta", kBeta.defaultValue(), 0.0, 0.4, &kBeta},
                                                          {"gamma", kGamma.defaultValue(), 0.0, 1.0, &kGamma},
-                                                         {"forcing_seed", 0.0, 1.0, 1e6, &kForcingSeed}}),
+                                                         {"forcing_seed", 0.0, 1.0, 1e6, &kForcingSeed, true}}),
         burgers_(burgers) {}
   std::string equation() const override { return burgers_ ? "burgers" : "combined"; }
   std::vector<std::string> components() const override { return {"u"}; }

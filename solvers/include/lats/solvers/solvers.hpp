@@ -6,3 +6,4 @@
 #include "lats/solvers/classical/equations.hpp"
 #include "lats/solvers/classical/fv_operator.hpp"
 #include "lats/solvers/classical/fv_solver.hpp"
+#include "lats/solvers/classical/initial_conditions.hpp"

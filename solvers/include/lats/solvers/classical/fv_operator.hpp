@@ -29,6 +29,7 @@ struct Parameter {
   double value;
   double low, high;
   const RealOption* option;
+  bool integer = false;  ///< sampled as an integer in [low, high] (seeds)
 };
 
 /// du/dt = F(t, u) on the owned cells, given u on all local cells (owned and ghost). Split as
