@@ -83,7 +83,7 @@ TEST_P(EveryEquation, ConservesOnPeriodicDomains) {
 
 INSTANTIATE_TEST_SUITE_P(Registered, EveryEquation,
                          ::testing::Values("advection_diffusion", "burgers", "combined", "gray_scott", "wave",
-                                           "shallow_water"));
+                                           "shallow_water", "kuramoto_sivashinsky"));
 
 /// Observed orders of the L1 error (summed over components) over meshes of `sizes`.
 std::vector<double> observedOrders(const std::string& name, const std::function<std::unique_ptr<FvOperator>()>& make,
@@ -197,6 +197,40 @@ TEST(Convergence, CombinedEquationWithDispersion) {
   for (double order : observedOrders("combined", make, 1, {32, 64, 128}, 0.1, exact, source)) EXPECT_GE(order, 1.8);
 }
 
+TEST(Convergence, KuramotoSivashinskyManufactured) {
+  // Periodic interval of length 32 (the default mesh's length is 1: the test sets it).
+  auto exact = [](const double* x, double t, double* u) { u[0] = std::sin(2 * kPi * x[0] / 16.0 - t); };
+  auto source = [](const double* x, double t, double* s) {
+    const double k = 2 * kPi / 16.0, th = k * x[0] - t;
+    const double u = std::sin(th), ut = -std::cos(th), ux = k * std::cos(th), uxx = -k * k * std::sin(th),
+                 uxxxx = k * k * k * k * std::sin(th);
+    s[0] = ut + u * ux + uxx + uxxxx;
+  };
+  std::vector<double> errors;
+  for (int n : {32, 64, 128}) {
+    lats::meshio::IntervalSpec spec;
+    spec.cells = n;
+    spec.length = 32.0;
+    spec.irregularity = 0.3;
+    FvSolver s(PlexMesh::interval(MPI_COMM_WORLD, spec), lats::solvers::makeKuramotoSivashinsky());
+    s.setSolution([&](const double* x, double* u) { exact(x, 0.0, u); });
+    s.setSourceTerm(source);
+    ASSERT_TRUE(s.advance(1.0).ok());
+    errors.push_back(lats::test::l1Error(s, 0, [&](const double* x, double t) {
+      double u;
+      exact(x, t, &u);
+      return u;
+    }));
+  }
+  for (std::size_t i = 1; i < errors.size(); ++i) {
+    const double order = std::log2(errors[i - 1] / errors[i]);
+    if (lats::Comm().rank() == 0)
+      std::printf("kuramoto_sivashinsky: L1 error %.3e -> %.3e, observed order %.2f\n", errors[i - 1], errors[i],
+                  order);
+    EXPECT_GE(order, 1.8);
+  }
+}
+
 TEST(Convergence, GrayScottManufactured) {
   const double F = 0.04, k = 0.06, Du = 0.01, Dv = 0.005;
   auto exact = [](const double* x, double t, double* u) {
@@ -300,6 +334,60 @@ TEST(Equations, RegistryAndParameterErrors) {
   EXPECT_NE(m.find("gray_scott: no parameter 'fed'. Did you mean 'feed'?"), std::string::npos) << m;
   m = lats::test::messageOf<lats::InvalidValueError>([&] { op->setParameter("kill", NAN); });
   EXPECT_NE(m.find("expected a finite number"), std::string::npos) << m;
+}
+
+}  // namespace
+
+namespace {
+
+// IMEX: with -ts_type arkimex the stiff part (u_xx + u_xxxx) is implicit, so a step five
+// times the explicit limit is stable and agrees with a fine explicit run.
+TEST(Imex, KuramotoSivashinskyArkimexMatchesExplicitReference) {
+  lats::meshio::IntervalSpec spec;
+  spec.cells = 64;
+  spec.length = 32.0;
+  spec.irregularity = 0.2;
+  auto mesh = PlexMesh::interval(MPI_COMM_WORLD, spec);
+  auto ic = [](const double* x, double* u) {
+    u[0] = std::cos(2 * kPi * x[0] / 32.0) + 0.3 * std::sin(4 * kPi * x[0] / 32.0);
+  };
+  FvSolver reference(mesh, lats::solvers::makeKuramotoSivashinsky());
+  reference.setSolution(ic);
+  ASSERT_TRUE(reference.advance(2.0).ok());
+
+  PetscOptionsSetValue(nullptr, "-ts_type", "arkimex");
+  FvSolver imex(mesh, lats::solvers::makeKuramotoSivashinsky());
+  imex.setFromOptions();
+  PetscOptionsClearValue(nullptr, "-ts_type");
+  TSType type;
+  TSGetType(imex.ts(), &type);
+  EXPECT_STREQ(type, TSARKIMEX);
+  imex.setSolution(ic);
+  const double explicitLimit = imex.stableTimeStep();
+  imex.setTimeStep(5 * explicitLimit);
+  const auto result = imex.advance(2.0);
+  ASSERT_TRUE(result.ok()) << result.reason;
+  const auto a = lats::test::valuesById(reference), b = lats::test::valuesById(imex);
+  const double diff = lats::test::maxDifference(a, b);
+  if (lats::Comm().rank() == 0)
+    std::printf("kuramoto_sivashinsky arkimex, step 5x the explicit limit (%.3g): max difference to explicit %.2e\n",
+                5 * explicitLimit, diff);
+  EXPECT_LT(diff, 1e-2);  // arkimex adapts its step to PETSc's default tolerances (1e-4)
+
+  // The explicit scheme blows up at a step 20x its limit estimate (which is conservative on
+  // irregular meshes); IMEX is stable there too (checked above at 5x, with adaptivity).
+  FvSolver explicitRun(mesh, lats::solvers::makeKuramotoSivashinsky());
+  explicitRun.setSolution(ic);
+  explicitRun.setTimeStep(20 * explicitLimit);
+  const auto blown = explicitRun.advance(2.0);
+  double worst = 0.0;
+  for (double v : explicitRun.values()) worst = std::max(worst, std::isfinite(v) ? std::abs(v) : INFINITY);
+  if (lats::Comm().rank() == 0) std::printf("explicit at 20x: %s\n", blown.ok() ? "finite" : blown.reason.c_str());
+  EXPECT_TRUE(!blown.ok() || lats::Comm().max(worst) > 1e3);
+  if (!blown.ok()) {
+    EXPECT_EQ(blown.status, lats::StepStatus::Diverged);
+    EXPECT_NE(blown.reason.find("non-finite values"), std::string::npos) << blown.reason;
+  }
 }
 
 }  // namespace

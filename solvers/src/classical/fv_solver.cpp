@@ -29,6 +29,7 @@ struct FvSolver::Impl {
   ~Impl() {
     if (u) VecDestroy(&u);
     if (ts) TSDestroy(&ts);
+    if (dm) DMDestroy(&dm);
   }
 
   enum class Part { All, Explicit, Stiff };
@@ -107,7 +108,13 @@ FvSolver::FvSolver(std::shared_ptr<const meshio::PlexMesh> mesh, std::unique_ptr
   op->setUp(mesh);
   impl_->mesh = std::move(mesh);
   impl_->op = std::move(op);
-  impl_->dm = impl_->mesh->cellDM(impl_->op->numComponents());
+  // A private clone of the mesh's cell DM: PETSc keeps the TS callbacks (RHS, IFunction) on
+  // the DM, and solvers sharing a mesh must not see each other's.
+  DM shared = impl_->mesh->cellDM(impl_->op->numComponents());
+  PetscSection section;
+  LATS_PETSC_CALL(DMClone(shared, &impl_->dm));
+  LATS_PETSC_CALL(DMGetLocalSection(shared, &section));
+  LATS_PETSC_CALL(DMSetLocalSection(impl_->dm, section));
   const MPI_Comm comm = impl_->mesh->comm();
   LATS_PETSC_CALL(DMCreateGlobalVector(impl_->dm, &impl_->u));
   LATS_PETSC_CALL(PetscObjectSetName(reinterpret_cast<PetscObject>(impl_->u), impl_->op->equation().c_str()));
@@ -222,6 +229,12 @@ double FvSolver::stableTimeStep() const {
   return dt;
 }
 
+std::string FvSolver::divergedReason() const {
+  return impl_->op->equation() + ": non-finite values by t = " + std::to_string(time()) + " with time step " +
+         std::to_string(timeStep()) +
+         "; reduce the step (-lats_fv_cfl, -ts_dt) or treat the stiff part implicitly (-ts_type arkimex)";
+}
+
 StepResult FvSolver::advance(double toTime) {
   const double t0 = time();
   LATS_CHECK(std::isfinite(toTime) && toTime >= t0, InvalidValueError,
@@ -235,7 +248,20 @@ StepResult FvSolver::advance(double toTime) {
     LATS_PETSC_CALL(TSSetPostStep(impl_->ts, nullptr));  // a fixed step stays fixed
   }
   LATS_PETSC_CALL(TSSetMaxTime(impl_->ts, toTime));
-  LATS_PETSC_CALL(TSSolve(impl_->ts, impl_->u));
+  // A blow-up is a status, not an exception: PETSc stops with an error when values turn
+  // non-finite, which is reported as Diverged; any other PETSc error is thrown.
+  PetscPushErrorHandler(PetscReturnErrorHandler, nullptr);
+  const PetscErrorCode solveError = TSSolve(impl_->ts, impl_->u);
+  PetscPopErrorHandler();
+  if (solveError) {
+    PetscReal bad;
+    LATS_PETSC_CALL(VecNorm(impl_->u, NORM_INFINITY, &bad));
+    if (std::isfinite(bad)) detail::throwPetscError(solveError, "TSSolve", LATS_HERE);
+    result.status = StepStatus::Diverged;
+    result.dtTaken = time() - t0;
+    result.reason = divergedReason();
+    return result;
+  }
   TSConvergedReason reason;
   LATS_PETSC_CALL(TSGetConvergedReason(impl_->ts, &reason));
   PetscReal norm;
@@ -248,8 +274,7 @@ StepResult FvSolver::advance(double toTime) {
                     " with " + TSConvergedReasons[reason];
   } else if (!std::isfinite(norm)) {
     result.status = StepStatus::Diverged;
-    result.reason = impl_->op->equation() + ": non-finite values by t = " + std::to_string(time()) + " (time step " +
-                    std::to_string(timeStep()) + "; the stable step is about " + std::to_string(stableTimeStep()) + ")";
+    result.reason = divergedReason();
   }
   return result;
 }

@@ -11,6 +11,8 @@ void registerFvOperators() {
   r.addIfAbsent("gray_scott", "Gray-Scott reaction-diffusion, species u and v (1D, 2D)", makeGrayScott);
   r.addIfAbsent("wave", "wave equation as a first-order system in p, vx, vy (2D)", makeWave);
   r.addIfAbsent("shallow_water", "shallow water in h, hu, hv; HLL or Rusanov flux (2D)", makeShallowWater);
+  r.addIfAbsent("kuramoto_sivashinsky", "u_t + (u^2/2)_x + u_xx + nu4 u_xxxx = 0 (1D periodic)",
+                makeKuramotoSivashinsky);
 }
 
 namespace {

@@ -25,5 +25,8 @@ std::unique_ptr<FvOperator> makeWave();
 /// "shallow_water": h_t + div(h v) = 0, (h v)_t + div(h v v + g h^2/2 I) = 0; HLLC, HLL or Rusanov
 /// flux (-lats_shallow_water_flux); walls reflect; 2D.
 std::unique_ptr<FvOperator> makeShallowWater();
+/// "kuramoto_sivashinsky": u_t + (u^2/2)_x + u_xx + nu4 u_xxxx = 0 on a periodic interval
+/// (its length, e.g. 22 or 32 pi, sets the dynamics); the linear terms are the stiff part; 1D.
+std::unique_ptr<FvOperator> makeKuramotoSivashinsky();
 
 }  // namespace lats::solvers

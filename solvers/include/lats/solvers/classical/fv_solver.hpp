@@ -68,6 +68,7 @@ class FvSolver {
   std::vector<double> values() const;
 
  private:
+  std::string divergedReason() const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
