@@ -9,6 +9,7 @@
 #include "classical_support.hpp"
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
+#include "lats/core/options.hpp"
 #include "lats/solvers/classical/equations.hpp"
 #include "test_support.hpp"
 
@@ -388,6 +389,32 @@ TEST(Imex, KuramotoSivashinskyArkimexMatchesExplicitReference) {
     EXPECT_EQ(blown.status, lats::StepStatus::Diverged);
     EXPECT_NE(blown.reason.find("non-finite values"), std::string::npos) << blown.reason;
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Equations, SolverBadInputGivesClearErrors) {
+  FvSolver s(naturalMesh(MPI_COMM_WORLD, 2, 6), lats::solvers::makeWave());
+  auto m = lats::test::messageOf<lats::DimensionMismatchError>([&] { s.setSolution(std::vector<double>(5, 0.0)); });
+  EXPECT_NE(m.find("wave: 5 values for"), std::string::npos) << m;
+  EXPECT_NE(m.find("x 3 components; expected"), std::string::npos) << m;
+  m = lats::test::messageOf<lats::InvalidValueError>([&] { s.op().setVenkatakrishnanK(0.0); });
+  EXPECT_NE(m.find("Venkatakrishnan K = 0; expected a positive number"), std::string::npos) << m;
+  m = lats::test::messageOf<lats::InvalidValueError>([&] { s.mesh().cellDM(0); });
+  EXPECT_NE(m.find("0 components per cell; expected at least 1"), std::string::npos) << m;
+  m = lats::test::messageOf<lats::InvalidValueError>([&] { s.advance(-1.0); });
+  EXPECT_NE(m.find("expected a finite time >= the current one"), std::string::npos) << m;
+  lats::Options::set("fv_cfl", "-2");
+  m = lats::test::messageOf<lats::InvalidValueError>([&] { s.setFromOptions(); });
+  EXPECT_NE(m.find("-lats_fv_cfl -2; expected a positive number"), std::string::npos) << m;
+  lats::Options::clear("fv_cfl");
+  auto op = lats::solvers::makeWave();
+  m = lats::test::messageOf<lats::InvalidValueError>([&] { op->setUp(nullptr); });
+  EXPECT_NE(m.find("wave: setUp() without a mesh"), std::string::npos) << m;
+  m = lats::test::messageOf<lats::ConfigurationError>([&] { op->mesh(); });
+  EXPECT_NE(m.find("wave: call setUp(mesh) first"), std::string::npos) << m;
 }
 
 }  // namespace

@@ -133,3 +133,18 @@ TEST(RandomField, BadInputGivesClearErrors) {
 }
 
 }  // namespace
+
+namespace {
+TEST(RandomField, NonPositiveSizesAreClearErrors) {
+  lats::solvers::RandomFieldSpec spec;
+  spec.count = 0;
+  auto m = lats::test::messageOf<lats::InvalidValueError>([&] {
+    lats::solvers::RandomField(spec, 1, 2, {1.0, 1.0, 1.0});
+  });
+  EXPECT_NE(m.find("count 0"), std::string::npos) << m;
+  m = lats::test::messageOf<lats::DimensionMismatchError>([&] {
+    lats::solvers::RandomField(lats::solvers::RandomFieldSpec{}, 1, 4, {1.0, 1.0, 1.0});
+  });
+  EXPECT_NE(m.find("dimension 4; expected 1, 2 or 3"), std::string::npos) << m;
+}
+}  // namespace
