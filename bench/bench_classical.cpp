@@ -23,8 +23,14 @@ struct Measurement {
   double rate = 0.0;  // cells x steps per second
 };
 
-Measurement measure(MPI_Comm comm, const std::string& equation) {
+/// `poisson`: navier_stokes' streamfunction solve (-lats_navier_stokes_poisson), else empty.
+Measurement measure(MPI_Comm comm, const std::string& equation, const std::string& poisson = "") {
   auto op = lats::solvers::fvOperators().create(equation);
+  if (!poisson.empty()) {
+    lats::Options::set("navier_stokes_poisson", poisson);
+    op->setFromOptions();
+    lats::Options::clear("navier_stokes_poisson");
+  }
   const int dim = op->dimensions().back();
   std::shared_ptr<const lats::meshio::PlexMesh> mesh;
   if (dim == 2) {
@@ -63,14 +69,23 @@ int main(int argc, char** argv) {
         "| equation | cells | 1 rank (cells x steps / s) | %d ranks (cells x steps / s) | speedup |\n"
         "|---|---|---|---|---|\n",
         world.size());
-  for (const std::string& equation : lats::solvers::fvOperators().names()) {
+  auto row = [&](const std::string& equation, const std::string& poisson) {
     Measurement one;
-    if (world.rank() == 0) one = measure(MPI_COMM_SELF, equation);
+    if (world.rank() == 0) one = measure(MPI_COMM_SELF, equation, poisson);
     MPI_Barrier(MPI_COMM_WORLD);
-    const Measurement all = measure(MPI_COMM_WORLD, equation);
+    const Measurement all = measure(MPI_COMM_WORLD, equation, poisson);
+    const std::string label = poisson.empty() ? equation : equation + " (" + poisson + " Poisson)";
     if (world.rank() == 0)
-      std::printf("| %s | %lld | %.3g | %.3g | %.2f |\n", equation.c_str(), static_cast<long long>(all.cells), one.rate,
+      std::printf("| %s | %lld | %.3g | %.3g | %.2f |\n", label.c_str(), static_cast<long long>(all.cells), one.rate,
                   all.rate, all.rate / one.rate);
+  };
+  for (const std::string& equation : lats::solvers::fvOperators().names()) {
+    if (equation == "navier_stokes") {
+      row(equation, "gathered");
+      row(equation, "distributed");
+    } else {
+      row(equation, "");
+    }
   }
   return 0;
 }

@@ -11,6 +11,7 @@
 #include "lats/core/error.hpp"
 #include "lats/core/options.hpp"
 #include "lats/solvers/classical/equations.hpp"
+#include "lats/solvers/classical/initial_conditions.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -84,7 +85,7 @@ TEST_P(EveryEquation, ConservesOnPeriodicDomains) {
 
 INSTANTIATE_TEST_SUITE_P(Registered, EveryEquation,
                          ::testing::Values("advection_diffusion", "burgers", "combined", "gray_scott", "wave",
-                                           "shallow_water", "kuramoto_sivashinsky"));
+                                           "shallow_water", "kuramoto_sivashinsky", "navier_stokes"));
 
 /// Observed orders of the L1 error (summed over components) over meshes of `sizes`.
 std::vector<double> observedOrders(const std::string& name, const std::function<std::unique_ptr<FvOperator>()>& make,
@@ -230,6 +231,118 @@ TEST(Convergence, KuramotoSivashinskyManufactured) {
                   order);
     EXPECT_GE(order, 1.8);
   }
+}
+
+// Taylor-Green vortex: w = 2 k cos(k x) cos(k y) exp(-2 nu k^2 t) solves the equations exactly
+// (the advection term vanishes); the error converges and the enstrophy decays at the analytic rate.
+TEST(NavierStokes, TaylorGreenVortexDecaysAtTheAnalyticRate) {
+  const double nu = 0.01, k = 2 * kPi, T = 0.1, rate = 2 * nu * k * k;
+  auto exact = [&](const double* x, double t, double* w) {
+    w[0] = 2 * k * std::cos(k * x[0]) * std::cos(k * x[1]) * std::exp(-rate * t);
+  };
+  auto make = [&] {
+    auto op = lats::solvers::makeNavierStokes();
+    op->setParameter("nu", nu);
+    return op;
+  };
+  const auto orders = observedOrders("navier_stokes taylor-green", make, 2, {24, 48, 96}, T, exact);
+  for (double order : orders) EXPECT_GE(order, 1.8);
+  FvSolver s(naturalMesh(MPI_COMM_WORLD, 2, 48), make());
+  s.setSolution([&](const double* x, double* w) { exact(x, 0.0, w); });
+  auto enstrophy = [&] {
+    const auto v = s.values();
+    auto vol = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), s.mesh().geometry().volumes);
+    double e = 0.0;
+    for (std::size_t i = 0; i < v.size(); ++i) e += vol(i) * v[i] * v[i];
+    return lats::Comm().sum(e);
+  };
+  const double e0 = enstrophy();
+  ASSERT_TRUE(s.advance(T).ok());
+  const double measured = -0.5 * std::log(enstrophy() / e0) / T;
+  if (lats::Comm().rank() == 0)
+    std::printf(
+        "navier_stokes taylor-green (48 cells/side): decay rate %.5f, analytic %.5f (relative difference %.2e)\n",
+        measured, rate, std::abs(measured - rate) / rate);
+  EXPECT_NEAR(measured, rate, 0.01 * rate);
+}
+
+// Kolmogorov flow from rest: the shear flow u = A/(nu k^2) sin(k y) (1 - exp(-nu k^2 t)) is an
+// exact solution (its advection term vanishes), so w = -A/(nu k) cos(k y) (1 - exp(-nu k^2 t)).
+TEST(NavierStokes, KolmogorovForcingSpinsUpTheLaminarShearFlow) {
+  const double nu = 0.05, A = 0.1, k = 2 * kPi, T = 1.0;
+  auto exact = [&](const double* x, double t, double* w) {
+    w[0] = -A / (nu * k) * std::cos(k * x[1]) * (1 - std::exp(-nu * k * k * t));
+  };
+  auto make = [&] {
+    auto op = lats::solvers::makeNavierStokes();
+    op->setParameter("nu", nu);
+    op->setParameter("forcing", A);
+    op->setParameter("forcing_k", 1);
+    return op;
+  };
+  const auto orders = observedOrders("navier_stokes kolmogorov", make, 2, {12, 24}, T, exact);
+  EXPECT_GE(orders[0], 1.8);
+}
+
+// The distributed Poisson solve (parallel KSP) agrees with the gathered direct solve, and with
+// itself on one rank, to the solver tolerance.
+TEST(NavierStokes, DistributedPoissonSolveAgreesWithTheGatheredOne) {
+  auto run = [&](MPI_Comm comm, const std::string& poisson) {
+    lats::Options::set("navier_stokes_poisson", poisson);
+    auto op = lats::solvers::makeNavierStokes();
+    op->setFromOptions();
+    lats::Options::clear("navier_stokes_poisson");
+    FvSolver s(naturalMesh(comm, 2, 12), std::move(op));
+    s.setSolution([&](const double* x, double* u) { smoothState(x, 1, u); });
+    s.setTimeStep(0.5 * s.stableTimeStep());
+    EXPECT_TRUE(s.advance(20 * s.timeStep()).ok());
+    return lats::test::valuesById(s);
+  };
+  const auto gathered = run(MPI_COMM_WORLD, "gathered");
+  const auto distributed = run(MPI_COMM_WORLD, "distributed");
+  const auto serial = run(MPI_COMM_SELF, "distributed");
+  const double d1 = lats::test::maxDifference(distributed, gathered),
+               d2 = lats::test::maxDifference(distributed, serial);
+  if (lats::Comm().rank() == 0)
+    std::printf("navier_stokes: max |distributed - gathered| = %.2e, |distributed - 1 rank| = %.2e\n", d1, d2);
+  EXPECT_LE(d1, 1e-10);
+  EXPECT_LE(d2, 1e-10);
+}
+
+// From the default random initial condition, unforced: with the automatic step the run stays
+// stable and the enstrophy never grows (2D Navier-Stokes only dissipates it).
+TEST(NavierStokes, EnstrophyDecaysFromARandomInitialCondition) {
+  auto op = lats::solvers::makeNavierStokes();
+  op->setParameter("nu", 1e-3);
+  FvSolver s(naturalMesh(MPI_COMM_WORLD, 2, 32), std::move(op));
+  s.setSolution(lats::solvers::initialCondition(s.op(), s.mesh(), 7));
+  auto vol = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), s.mesh().geometry().volumes);
+  auto enstrophy = [&] {
+    const auto v = s.values();
+    double e = 0.0;
+    for (std::size_t i = 0; i < v.size(); ++i) e += vol(i) * v[i] * v[i];
+    return lats::Comm().sum(e);
+  };
+  std::vector<double> history{enstrophy()};
+  for (int i = 1; i <= 10; ++i) {
+    ASSERT_TRUE(s.advance(0.1 * i).ok());
+    history.push_back(enstrophy());
+    EXPECT_LE(history.back(), history[history.size() - 2]) << "at t = " << s.time();
+  }
+  PetscInt steps;
+  TSGetStepNumber(s.ts(), &steps);
+  if (lats::Comm().rank() == 0)
+    std::printf("navier_stokes: enstrophy %.4f at t = 0, %.4f at t = 1 (%lld steps)\n", history.front(), history.back(),
+                static_cast<long long>(steps));
+  EXPECT_GT(history.front(), 1.0);
+  EXPECT_LT(history.back(), history.front());
+}
+
+TEST(NavierStokes, NonPeriodicMeshIsAClearError) {
+  auto m = lats::test::messageOf<lats::ConfigurationError>([&] {
+    FvSolver s(naturalMesh(MPI_COMM_WORLD, 2, 6, lats::meshio::BoundaryKind::Walls), lats::solvers::makeNavierStokes());
+  });
+  EXPECT_NE(m.find("is not periodic in x and y; expected a doubly periodic mesh"), std::string::npos) << m;
 }
 
 TEST(Convergence, GrayScottManufactured) {

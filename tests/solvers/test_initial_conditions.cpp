@@ -58,7 +58,7 @@ TEST_P(SampledTrajectory, IsBitIdenticalForAnyRankCount) {
 
 INSTANTIATE_TEST_SUITE_P(Registered, SampledTrajectory,
                          ::testing::Values("advection_diffusion", "burgers", "combined", "gray_scott", "wave",
-                                           "shallow_water", "kuramoto_sivashinsky"));
+                                           "shallow_water", "kuramoto_sivashinsky", "navier_stokes"));
 
 TEST(RandomField, GaussianRandomFieldHasZeroMeanAndTheRequestedVarianceOnAverage) {
   lats::meshio::UnitSquareSpec spec;

@@ -162,6 +162,12 @@ std::function<void(const double* x, double* u)> initialCondition(const FvOperato
       u[1] = u[2] = 0.0;
     };
   }
+  if (eq == "navier_stokes") {
+    // A zero-mean Gaussian random field of vorticity (std 4, modes up to 4 periods): speeds of
+    // about 0.5 on the unit square.
+    const RandomField f = field({"grf", 0.0, 4.0, 4, 4.0, 4, 0.08}, 0);
+    return [f](const double* x, double* u) { u[0] = f(x); };
+  }
   std::vector<RandomField> fields;
   for (int c = 0; c < nc; ++c) fields.push_back(field(RandomFieldSpec{}, c));
   return [fields, nc](const double* x, double* u) {

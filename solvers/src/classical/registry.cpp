@@ -13,6 +13,8 @@ void registerFvOperators() {
   r.addIfAbsent("shallow_water", "shallow water in h, hu, hv; HLL or Rusanov flux (2D)", makeShallowWater);
   r.addIfAbsent("kuramoto_sivashinsky", "u_t + (u^2/2)_x + u_xx + nu4 u_xxxx = 0 (1D periodic)",
                 makeKuramotoSivashinsky);
+  r.addIfAbsent("navier_stokes", "2D incompressible Navier-Stokes, vorticity-streamfunction (periodic)",
+                makeNavierStokes);
 }
 
 namespace {

@@ -27,6 +27,8 @@ class ConservationLaw : public solvers::FvOperator {
   /// The physics with the current parameter values.
   virtual Physics physics() const = 0;
   void onSetUp() override { kernels_.setUp(mesh().geometry()); }
+  /// The kernels of the last evaluation (its gradients and limiter values).
+  const FvKernels<Physics>& kernels() const { return kernels_; }
 
  private:
   void evaluate(double t, solvers::ConstCellValues u, solvers::CellValues dudt, Terms terms, solvers::Limiter limiter) {

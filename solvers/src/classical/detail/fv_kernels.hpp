@@ -210,6 +210,7 @@ class FvKernels {
 
   Grad gradientsView() const { return grad_; }
   PerComp laplacianView() const { return lap_; }
+  PerComp limiterView() const { return phi_; }
 
  private:
   /// The value across face f: the neighbour's, or the boundary ghost state.

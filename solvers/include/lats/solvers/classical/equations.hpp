@@ -28,5 +28,9 @@ std::unique_ptr<FvOperator> makeShallowWater();
 /// "kuramoto_sivashinsky": u_t + (u^2/2)_x + u_xx + nu4 u_xxxx = 0 on a periodic interval
 /// (its length, e.g. 22 or 32 pi, sets the dynamics); the linear terms are the stiff part; 1D.
 std::unique_ptr<FvOperator> makeKuramotoSivashinsky();
+/// "navier_stokes": w_t + v . grad w = nu lap w + curl f, -lap psi = w (a KSP solve,
+/// options prefix -navier_stokes_), v = (psi_y, -psi_x), optional Kolmogorov forcing
+/// f = (A sin(k y), 0); periodic 2D meshes.
+std::unique_ptr<FvOperator> makeNavierStokes();
 
 }  // namespace lats::solvers

@@ -20,7 +20,7 @@ namespace lats::solvers {
 
 class FvSolver {
  public:
-  /// Sets the operator up on `mesh` and creates the TS (default: SSP RK3 with an automatic
+  /// Sets the operator up on `mesh` and creates the TS (default: four-stage SSP RK3 with an automatic
   /// step: -lats_fv_cfl times the operator's stable step, re-evaluated after every step, until
   /// setTimeStep() or -ts_dt fixes it). Collective.
   FvSolver(std::shared_ptr<const meshio::PlexMesh> mesh, std::unique_ptr<FvOperator> op);
