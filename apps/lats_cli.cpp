@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "lats/lats.hpp"
+#include "lats/solvers/classical/generator.hpp"
 
 namespace {
 
@@ -137,12 +138,49 @@ int runOptions(lats::Runtime& runtime) {
   return 0;
 }
 
+std::string gCommandLine;  // provenance for files the verbs write
+
+int runGenerate(lats::Runtime& runtime) {
+  auto settings = lats::solvers::GeneratorSettings::fromOptions();
+  settings.commandLine = gCommandLine;
+  lats::solvers::generateDataset(runtime.comm(), settings);
+  return 0;
+}
+
 std::map<std::string, Verb>& verbs() {
   static std::map<std::string, Verb> v = {
       {"demo",
        {"run the demo: currently the foundation pipeline (mesh, fields, rk steppers, VTU output)",
         {"demo_points", "demo_final_time", "demo_output", "threads", "log_level"},
         runDemo}},
+      {"generate",
+       {"run N trajectories of an equation with sampled parameters and initial conditions into an HDF5 dataset "
+        "(resumes an interrupted file)",
+        {"equation",
+         "generate_output",
+         "generate_trajectories",
+         "generate_snapshots",
+         "generate_final_time",
+         "generate_dt",
+         "generate_every",
+         "generate_seed",
+         "generate_sample_parameters",
+         "generate_parallel",
+         "generate_compression",
+         "generate_progress",
+         "mesh",
+         "mesh_cells",
+         "mesh_boundary",
+         "mesh_jitter",
+         "mesh_length",
+         "mesh_seed",
+         "ic",
+         "ic_amplitude",
+         "ic_offset",
+         "fv_cfl",
+         "fv_limiter",
+         "log_level"},
+        runGenerate}},
       {"info", {"describe this installation: version, ranks, threads, registered steppers", {"threads"}, runInfo}},
       {"options", {"list every -lats_ option with its type, default and help", {"options_format"}, runOptions}},
   };
@@ -168,6 +206,7 @@ void printVerbHelp(const std::string& name, const Verb& verb) {
 
 int main(int argc, char** argv) {
   const std::string verb = argc > 1 ? argv[1] : "help";
+  for (int i = 0; i < argc; ++i) gCommandLine += (i ? " " : "") + std::string(argv[i]);
   bool wantsHelp = false;
   for (int i = 2; i < argc; ++i)
     if (!std::strcmp(argv[i], "-help") || !std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h"))

@@ -20,8 +20,10 @@ packages=(
   libtorch-dev libopenblas0-openmp libopenblas-openmp-dev
   # VTK 9, Boost, JSON (model checkpoints), testing and benchmarking
   libvtk9-dev libboost-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-  # PyTorch for Python: tests read LaTS checkpoints with it and make TorchScript models
+  # PyTorch and h5py for Python: tests read LaTS checkpoints and datasets with them, and
+  # make TorchScript models
   python3-torch
+  python3-h5py
   # meshes and other people's cases
   gmsh
 )

@@ -23,7 +23,8 @@ namespace lats::meshio {
 namespace {
 
 const StringOption kMeshOption{"mesh", "unit_square",
-                               "mesh: unit_square, interval (1D periodic), or the path of a gmsh .msh file"};
+                               "mesh: unit_square, interval (1D periodic), or the path of a gmsh .msh file (unset: "
+                               "unit_square, or interval where the equation is 1D only)"};
 const IntOption kMeshCells{"mesh_cells", 32, "cells per side of a generated unit square, or cells of an interval"};
 const EnumOption kMeshBoundary{
     "mesh_boundary", "periodic", {"periodic", "walls"}, "boundary of a generated unit square"};
@@ -548,8 +549,8 @@ std::shared_ptr<const PlexMesh> PlexMesh::fromGmsh(MPI_Comm comm, const std::str
   return std::shared_ptr<const PlexMesh>(new PlexMesh(std::move(impl)));
 }
 
-std::shared_ptr<const PlexMesh> PlexMesh::fromOptions(MPI_Comm comm) {
-  const std::string kind = kMeshOption.get();
+std::shared_ptr<const PlexMesh> PlexMesh::fromOptions(MPI_Comm comm, int defaultDimension) {
+  const std::string kind = kMeshOption.isSet() || defaultDimension != 1 ? kMeshOption.get() : "interval";
   const auto seed = static_cast<std::uint64_t>(kMeshSeed.get());
   if (kind == "unit_square") {
     UnitSquareSpec spec;

@@ -71,8 +71,9 @@ class PlexMesh {
   /// carry their gmsh physical tag. Throws FileFormatError for a missing or unreadable file.
   static std::shared_ptr<const PlexMesh> fromGmsh(MPI_Comm comm, const std::string& path);
   /// From -lats_mesh (unit_square | interval | path to a .msh file), -lats_mesh_cells,
-  /// -lats_mesh_boundary, -lats_mesh_jitter, -lats_mesh_length, -lats_mesh_seed.
-  static std::shared_ptr<const PlexMesh> fromOptions(MPI_Comm comm);
+  /// -lats_mesh_boundary, -lats_mesh_jitter, -lats_mesh_length, -lats_mesh_seed. Without
+  /// -lats_mesh: a unit square, or an interval when `defaultDimension` is 1.
+  static std::shared_ptr<const PlexMesh> fromOptions(MPI_Comm comm, int defaultDimension = 2);
 
   ~PlexMesh();
   PlexMesh(const PlexMesh&) = delete;
