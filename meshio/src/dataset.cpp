@@ -367,33 +367,120 @@ Handle creationProperties(const std::vector<hsize_t>& chunk, int level) {
   return dcpl;
 }
 
-/// Coordinates (trajectory, time, point, component) of the owned entities' values.
-std::vector<hsize_t> elementCoordinates(std::int64_t trajectory, std::int64_t timeIndex, const Mesh& points, int nc) {
-  auto ids = Kokkos::create_mirror_view_and_copy(HostSpace(), points.globalIds());
-  std::vector<hsize_t> coords;
-  coords.reserve(points.ownedSize() * nc * 4);
-  for (std::int64_t k = 0; k < points.ownedSize(); ++k)
-    for (int c = 0; c < nc; ++c) {
-      coords.push_back(static_cast<hsize_t>(trajectory));
-      coords.push_back(static_cast<hsize_t>(timeIndex));
-      coords.push_back(static_cast<hsize_t>(ids(k)));
-      coords.push_back(static_cast<hsize_t>(c));
+/// Moves per-entity values between the ranks' own entities (any global ids) and contiguous
+/// blocks of the file's point rows ([N r / P, N (r + 1) / P) on rank r), so that every rank
+/// reads or writes one hyperslab. Collective to build.
+class Exchange {
+ public:
+  Exchange(MPI_Comm comm, std::int64_t numPoints, const std::vector<std::int64_t>& ids)
+      : comm_(comm), size_(Comm(comm).size()), n_(numPoints) {
+    const int rank = Comm(comm).rank();
+    begin_ = blockBegin(rank);
+    std::vector<std::vector<std::int64_t>> byRank(size_);
+    std::vector<std::vector<std::int64_t>> localByRank(size_);
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      const int r = owner(ids[k]);
+      byRank[r].push_back(ids[k]);
+      localByRank[r].push_back(static_cast<std::int64_t>(k));
     }
-  return coords;
+    sendCounts_.assign(size_, 0);
+    sendDispls_.assign(size_, 0);
+    std::vector<std::int64_t> sendIds;
+    for (int r = 0; r < size_; ++r) {
+      sendCounts_[r] = static_cast<int>(byRank[r].size());
+      sendDispls_[r] = static_cast<int>(sendIds.size());
+      sendIds.insert(sendIds.end(), byRank[r].begin(), byRank[r].end());
+      order_.insert(order_.end(), localByRank[r].begin(), localByRank[r].end());
+    }
+    recvCounts_.assign(size_, 0);
+    recvDispls_.assign(size_, 0);
+    MPI_Alltoall(sendCounts_.data(), 1, MPI_INT, recvCounts_.data(), 1, MPI_INT, comm);
+    int total = 0;
+    for (int r = 0; r < size_; ++r) {
+      recvDispls_[r] = total;
+      total += recvCounts_[r];
+    }
+    received_.resize(total);
+    MPI_Alltoallv(sendIds.data(), sendCounts_.data(), sendDispls_.data(), MPI_INT64_T, received_.data(),
+                  recvCounts_.data(), recvDispls_.data(), MPI_INT64_T, comm);
+    lo_ = received_.empty() ? 0 : *std::min_element(received_.begin(), received_.end());
+    hi_ = received_.empty() ? -1 : *std::max_element(received_.begin(), received_.end());
+  }
+  /// This rank's rows of the file: [lo, hi] (empty when hi < lo).
+  std::int64_t lo() const { return lo_; }
+  std::int64_t rows() const { return hi_ - lo_ + 1; }
+
+  /// Owned values (entity-major, `width` each) -> rows [lo, hi] of this rank's block.
+  std::vector<double> toRows(const double* owned, int width) const {
+    std::vector<double> send(order_.size() * width), recv(received_.size() * width);
+    for (std::size_t i = 0; i < order_.size(); ++i)
+      std::copy(owned + order_[i] * width, owned + (order_[i] + 1) * width, send.begin() + i * width);
+    alltoall(send, recv, width, false);
+    std::vector<double> out(std::max<std::int64_t>(rows(), 1) * width, 0.0);
+    for (std::size_t i = 0; i < received_.size(); ++i)
+      std::copy(recv.begin() + i * width, recv.begin() + (i + 1) * width, out.begin() + (received_[i] - lo_) * width);
+    return out;
+  }
+  /// Rows [lo, hi] of this rank's block -> owned values (entity-major, `width` each).
+  std::vector<double> fromRows(const std::vector<double>& rows, int width, std::size_t owned) const {
+    std::vector<double> send(received_.size() * width), recv(order_.size() * width), out(owned * width);
+    for (std::size_t i = 0; i < received_.size(); ++i)
+      std::copy(rows.begin() + (received_[i] - lo_) * width, rows.begin() + (received_[i] - lo_ + 1) * width,
+                send.begin() + i * width);
+    alltoall(send, recv, width, true);
+    for (std::size_t i = 0; i < order_.size(); ++i)
+      std::copy(recv.begin() + i * width, recv.begin() + (i + 1) * width, out.begin() + order_[i] * width);
+    return out;
+  }
+
+ private:
+  std::int64_t blockBegin(int r) const { return n_ * r / size_; }
+  int owner(std::int64_t id) const {
+    int r = static_cast<int>(id * size_ / std::max<std::int64_t>(n_, 1));
+    while (r + 1 < size_ && blockBegin(r + 1) <= id) ++r;
+    while (r > 0 && blockBegin(r) > id) --r;
+    return r;
+  }
+  void alltoall(const std::vector<double>& send, std::vector<double>& recv, int width, bool back) const {
+    auto scale = [width](std::vector<int> v) {
+      for (auto& x : v) x *= width;
+      return v;
+    };
+    const auto sc = scale(back ? recvCounts_ : sendCounts_), sd = scale(back ? recvDispls_ : sendDispls_);
+    const auto rc = scale(back ? sendCounts_ : recvCounts_), rd = scale(back ? sendDispls_ : recvDispls_);
+    MPI_Alltoallv(send.data(), sc.data(), sd.data(), MPI_DOUBLE, recv.data(), rc.data(), rd.data(), MPI_DOUBLE, comm_);
+  }
+  MPI_Comm comm_;
+  int size_;
+  std::int64_t n_, begin_ = 0, lo_ = 0, hi_ = -1;
+  std::vector<int> sendCounts_, sendDispls_, recvCounts_, recvDispls_;
+  std::vector<std::int64_t> order_, received_;
+};
+
+std::vector<std::int64_t> ownedIds(const Mesh& points) {
+  auto ids = Kokkos::create_mirror_view_and_copy(HostSpace(), points.globalIds());
+  return std::vector<std::int64_t>(ids.data(), ids.data() + points.ownedSize());
 }
 
-/// Memory and file selections of the owned entities' values in /fields.
-std::pair<Handle, Handle> snapshotSelection(hid_t fields, std::int64_t trajectory, std::int64_t timeIndex,
-                                            const Mesh& points, int nc) {
-  Handle file(H5Dget_space(fields), H5Sclose);
-  const hsize_t n = static_cast<hsize_t>(points.ownedSize()) * nc;
+/// Selects rows [lo, lo + rows) of a dataset whose point axis is `axis`: `prefix` fixes the
+/// leading indices (trajectory, time), the trailing extent is `width` (0: none).
+std::pair<Handle, Handle> rowSelection(hid_t dataset, std::vector<hsize_t> prefix, std::int64_t lo, std::int64_t rows,
+                                       int width) {
+  Handle file(H5Dget_space(dataset), H5Sclose);
+  std::vector<hsize_t> start = prefix, count(prefix.size(), 1);
+  start.push_back(static_cast<hsize_t>(lo));
+  count.push_back(static_cast<hsize_t>(std::max<std::int64_t>(rows, 0)));
+  if (width > 0) {
+    start.push_back(0);
+    count.push_back(static_cast<hsize_t>(width));
+  }
+  const hsize_t n = static_cast<hsize_t>(std::max<std::int64_t>(rows, 0)) * std::max(width, 1);
   Handle mem(H5Screate_simple(1, std::vector<hsize_t>{std::max<hsize_t>(n, 1)}.data(), nullptr), H5Sclose);
   if (n == 0) {
     H5Sselect_none(file);
     H5Sselect_none(mem);
   } else {
-    const auto coords = elementCoordinates(trajectory, timeIndex, points, nc);
-    H5Sselect_elements(file, H5S_SELECT_SET, n, coords.data());
+    H5Sselect_hyperslab(file, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
   }
   return {std::move(mem), std::move(file)};
 }
@@ -477,28 +564,15 @@ struct DatasetWriter::Impl {
         for (std::int64_t k = 0; k < n; ++k) vol[k] = v(k);
       }
       Handle dxpl = transfer(true);
-      auto ids = Kokkos::create_mirror_view_and_copy(HostSpace(), points.globalIds());
+      const Exchange ex(comm, numPoints, ownedIds(points));
       auto writeRows = [&](hid_t d, int width, const std::vector<double>& values, const char* name) {
-        Handle fs(H5Dget_space(d), H5Sclose);
-        const hsize_t count = static_cast<hsize_t>(n) * width;
-        Handle ms(H5Screate_simple(1, std::vector<hsize_t>{std::max<hsize_t>(count, 1)}.data(), nullptr), H5Sclose);
-        if (count == 0) {
-          H5Sselect_none(fs);
-          H5Sselect_none(ms);
-        } else {
-          std::vector<hsize_t> coords;
-          for (std::int64_t k = 0; k < n; ++k)
-            for (int c = 0; c < width; ++c) {
-              coords.push_back(static_cast<hsize_t>(ids(k)));
-              if (width > 1) coords.push_back(static_cast<hsize_t>(c));
-            }
-          H5Sselect_elements(fs, H5S_SELECT_SET, count, coords.data());
-        }
-        check(H5Dwrite(d, H5T_NATIVE_DOUBLE, ms, fs, dxpl, values.data()), path,
+        const auto rows = ex.toRows(values.data(), std::max(width, 1));
+        auto [ms, fs] = rowSelection(d, {}, ex.lo(), ex.rows(), width);
+        check(H5Dwrite(d, H5T_NATIVE_DOUBLE, ms, fs, dxpl, rows.data()), path,
               std::string("cannot write dataset '") + name + "'");
       };
       writeRows(pts, 3, buf, "/points");
-      writeRows(vols, 1, vol, "/cell_volumes");
+      writeRows(vols, 0, vol, "/cell_volumes");
       // Small datasets from rank 0: times, NaN parameters, zero flags.
       Handle ind = transfer(false);
       if (Comm(comm).rank() == 0) {
@@ -748,10 +822,16 @@ void DatasetWriter::writeSnapshot(std::int64_t trajectory, std::int64_t timeInde
   std::vector<double> buf(std::max<std::int64_t>(points.ownedSize() * I.nc, 1));
   for (std::int64_t k = 0; k < points.ownedSize(); ++k)
     for (int c = 0; c < I.nc; ++c) buf[k * I.nc + c] = host(k, c);
+  LATS_CHECK_COLLECTIVE(I.comm, points.globalSize() == I.numPoints, ErrorKind::DimensionMismatch,
+                        I.path << ": a snapshot on " << points.globalSize() << " points; expected all " << I.numPoints
+                               << " points of the dataset");
+  const Exchange ex(I.comm, I.numPoints, ownedIds(points));
+  const auto rows = ex.toRows(buf.data(), I.nc);
   collective(I.comm, [&] {
-    auto [mem, file] = snapshotSelection(I.fields, trajectory, timeIndex, points, I.nc);
-    Handle dxpl = transfer(true);
-    check(H5Dwrite(I.fields, H5T_NATIVE_DOUBLE, mem, file, dxpl, buf.data()), I.path,
+    auto [mem, file] = rowSelection(I.fields, {static_cast<hsize_t>(trajectory), static_cast<hsize_t>(timeIndex)},
+                                    ex.lo(), ex.rows(), I.nc);
+    Handle dxpl = transfer(false);
+    check(H5Dwrite(I.fields, H5T_NATIVE_DOUBLE, mem, file, dxpl, rows.data()), I.path,
           "cannot write dataset '/fields' (trajectory " + std::to_string(trajectory) + ", time " +
               std::to_string(timeIndex) + ")");
   });
@@ -913,28 +993,19 @@ std::shared_ptr<const Mesh> DatasetReader::mesh(const std::vector<std::int64_t>&
   const int dim = I.stored.dimension;
   std::vector<double> xyz(std::max<std::int64_t>(ids.size() * 3, 1)), vol(std::max<std::size_t>(ids.size(), 1));
   collective(I.comm, [&] {
+    const Exchange ex(I.comm, N, ids);
     auto readRows = [&](const char* name, int width, double* out) {
       Handle d = checked(H5Dopen2(I.file, name, H5P_DEFAULT), H5Dclose, I.path, std::string("cannot open ") + name);
-      Handle fs(H5Dget_space(d), H5Sclose);
-      const hsize_t count = ids.size() * width;
-      Handle ms(H5Screate_simple(1, std::vector<hsize_t>{std::max<hsize_t>(count, 1)}.data(), nullptr), H5Sclose);
-      if (count == 0) {
-        H5Sselect_none(fs);
-        H5Sselect_none(ms);
-      } else {
-        std::vector<hsize_t> coords;
-        for (auto id : ids)
-          for (int c = 0; c < width; ++c) {
-            coords.push_back(static_cast<hsize_t>(id));
-            if (width > 1) coords.push_back(static_cast<hsize_t>(c));
-          }
-        H5Sselect_elements(fs, H5S_SELECT_SET, count, coords.data());
-      }
-      check(H5Dread(d, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, out), I.path,
+      std::vector<double> rows(std::max<std::int64_t>(ex.rows(), 1) * std::max(width, 1));
+      auto [ms, fs] = rowSelection(d, {}, ex.lo(), ex.rows(), width);
+      Handle dxpl = transfer(true);
+      check(H5Dread(d, H5T_NATIVE_DOUBLE, ms, fs, dxpl, rows.data()), I.path,
             std::string("cannot read dataset '") + name + "': the file is corrupt");
+      const auto values = ex.fromRows(rows, std::max(width, 1), ids.size());
+      std::copy(values.begin(), values.end(), out);
     };
     readRows("/points", 3, xyz.data());
-    if (I.stored.hasVolumes) readRows("/cell_volumes", 1, vol.data());
+    if (I.stored.hasVolumes) readRows("/cell_volumes", 0, vol.data());
   });
   std::vector<double> coords;
   for (std::size_t k = 0; k < ids.size(); ++k)
@@ -962,12 +1033,17 @@ Field DatasetReader::read(const Mesh& points, std::int64_t trajectory, std::int6
   checkPointIds(points, I.stored.numPoints, I.path);
   Field out(h.equation, points.ownedSize(), h.components, Location::Point);
   std::vector<double> buf(std::max<std::int64_t>(points.ownedSize() * nc, 1));
+  const Exchange ex(I.comm, I.stored.numPoints, ownedIds(points));
+  std::vector<double> rows(std::max<std::int64_t>(ex.rows(), 1) * nc);
   collective(I.comm, [&] {
-    auto [mem, file] = snapshotSelection(I.fields, trajectory, timeIndex, points, nc);
-    check(H5Dread(I.fields, H5T_NATIVE_DOUBLE, mem, file, H5P_DEFAULT, buf.data()), I.path,
+    auto [mem, file] = rowSelection(I.fields, {static_cast<hsize_t>(trajectory), static_cast<hsize_t>(timeIndex)},
+                                    ex.lo(), ex.rows(), nc);
+    Handle dxpl = transfer(false);
+    check(H5Dread(I.fields, H5T_NATIVE_DOUBLE, mem, file, dxpl, rows.data()), I.path,
           "cannot read dataset '/fields' at trajectory " + std::to_string(trajectory) + ", time index " +
               std::to_string(timeIndex) + ": the file is corrupt");
   });
+  buf = ex.fromRows(rows, nc, static_cast<std::size_t>(points.ownedSize()));
   auto host = Kokkos::create_mirror_view(out.view());
   for (std::int64_t k = 0; k < points.ownedSize(); ++k)
     for (int c = 0; c < nc; ++c) host(k, c) = buf[k * nc + c];

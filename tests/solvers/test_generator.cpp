@@ -64,8 +64,8 @@ TEST(Generator, SameFileForAnyRankCountAndParallelMode) {
   // ...unless the settings differ.
   auto other = mesh;
   other.seed = 5;
-  const auto m = lats::test::messageOf<lats::FileFormatError>(
-      [&] { lats::solvers::generateDataset(MPI_COMM_WORLD, other); });
+  const auto m =
+      lats::test::messageOf<lats::FileFormatError>([&] { lats::solvers::generateDataset(MPI_COMM_WORLD, other); });
   EXPECT_NE(m.find("exists and is a finished dataset made with other settings"), std::string::npos) << m;
 }
 
