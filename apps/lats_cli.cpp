@@ -147,8 +147,19 @@ int runGenerate(lats::Runtime& runtime) {
   return 0;
 }
 
+int runConvert(lats::Runtime& runtime) {
+  auto settings = lats::meshio::ConvertSettings::fromOptions();
+  settings.commandLine = gCommandLine;
+  lats::meshio::convertToDataset(runtime.comm(), settings);  // logs what it wrote
+  return 0;
+}
+
 std::map<std::string, Verb>& verbs() {
   static std::map<std::string, Verb> v = {
+      {"convert",
+       {"convert a gmsh .msh (with element/node data), .vtu/.pvtu, .pvd time series or OpenFOAM case to a dataset",
+        {"convert_input", "convert_output", "convert_fields", "convert_compression", "convert_overwrite", "log_level"},
+        runConvert}},
       {"demo",
        {"run the demo: currently the foundation pipeline (mesh, fields, rk steppers, VTU output)",
         {"demo_points", "demo_final_time", "demo_output", "threads", "log_level"},

@@ -49,7 +49,7 @@ if(NOT HDF5_IS_PARALLEL)
 endif()
 
 # VTK 9 for VTU/PVTU output and for reading VTU/OpenFOAM data.
-_lats_find(VTK COMPONENTS CommonCore CommonDataModel IOXML IOParallelXML)
+_lats_find(VTK COMPONENTS CommonCore CommonDataModel IOXML IOXMLParser IOParallelXML IOGeometry)
 
 # nlohmann/json (header-only) for model checkpoints.
 _lats_find(nlohmann_json)

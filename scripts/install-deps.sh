@@ -26,6 +26,8 @@ packages=(
   python3-h5py
   # meshes and other people's cases
   gmsh
+  # an OpenFOAM solver and its tutorials (the converter test runs the icoFoam cavity)
+  openfoam openfoam-examples
 )
 
 check_only=0
