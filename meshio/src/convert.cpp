@@ -530,6 +530,8 @@ struct Geometry {
   std::vector<vtkIdType> cells;   // kept cells (highest dimension), or points when pointsOnly
   std::vector<double> centroids;  // 3 per entity
   std::vector<double> volumes;    // empty when pointsOnly
+  bool shapesKnown = false;       // every kept cell is of a type /cells can hold
+  CellShapes shapes;              // the kept cells, in order
   int dimension = 0;
 };
 
@@ -585,11 +587,26 @@ Geometry geometryOf(vtkUnstructuredGrid* grid, const std::string& where) {
       }
       if (!(vol > 0.0)) LATS_THROW(FileFormatError, where << ": cell " << c << " has zero or negative size");
       g.cells.push_back(c);
+      const int type = cell->GetCellType();
+      if (type == VTK_LINE || type == VTK_TRIANGLE || type == VTK_POLYGON || type == VTK_QUAD || type == VTK_TETRA ||
+          type == VTK_HEXAHEDRON || type == VTK_WEDGE || type == VTK_PYRAMID) {
+        g.shapes.types.push_back(static_cast<std::uint8_t>(type));
+        if (g.shapes.offsets.empty()) g.shapes.offsets.push_back(0);
+        const vtkIdType nv = cell->GetNumberOfPoints();
+        g.shapes.offsets.push_back(g.shapes.offsets.back() + nv);
+        for (vtkIdType v = 0; v < nv; ++v) {
+          double x[3];
+          grid->GetPoint(cell->GetPointId(v), x);
+          g.shapes.vertices.insert(g.shapes.vertices.end(), x, x + 3);
+        }
+      }
       for (double& x : cx) x /= vol;
       g.centroids.insert(g.centroids.end(), cx, cx + 3);
       g.volumes.push_back(vol);
     }
   }
+  g.shapesKnown = !g.pointsOnly && g.shapes.size() == static_cast<std::int64_t>(g.cells.size());
+  if (!g.shapesKnown) g.shapes = CellShapes{};
   // Dimension: the leading axes along which the entities vary.
   double lo[3] = {1e300, 1e300, 1e300}, hi[3] = {-1e300, -1e300, -1e300};
   for (std::size_t i = 0; i < g.cells.size(); ++i)
@@ -792,6 +809,10 @@ ConvertReport convertToDataset(MPI_Comm comm, const ConvertSettings& settings) {
   broadcast(comm, compNames);
   int withVolumes = geometry.volumes.empty() ? 0 : 1;
   MPI_Bcast(&withVolumes, 1, MPI_INT, 0, comm);
+  int withShapes = geometry.shapesKnown ? 1 : 0;
+  MPI_Bcast(&withShapes, 1, MPI_INT, 0, comm);
+  CellShapes noShapes;
+  noShapes.offsets = {0};
 
   header.equation = "imported:" + report.inputKind;
   header.components = compNames;
@@ -815,7 +836,12 @@ ConvertReport convertToDataset(MPI_Comm comm, const ConvertSettings& settings) {
     if (c.rank() == 0 && settings.overwrite && exists(report.path) && std::remove(report.path.c_str()) != 0)
       LATS_THROW(Error, report.path << ": exists and cannot be removed (-lats_convert_overwrite)");
   });
-  auto writer = std::make_unique<DatasetWriter>(report.path, header, *points);
+  // Cell shapes (when every kept cell is a linear cell of a standard type: not for
+  // polyhedra) make the XDMF sidecar show the mesh.
+  auto writer = std::make_unique<DatasetWriter>(report.path, header, *points,
+                                                !withShapes     ? nullptr
+                                                : c.rank() == 0 ? &geometry.shapes
+                                                                : &noShapes);
   try {
     collective(comm, [&] {
       if (c.rank() != 0) return;

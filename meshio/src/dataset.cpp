@@ -238,6 +238,8 @@ struct Stored {
   std::string state;
   std::int64_t numPoints = 0;
   bool hasVolumes = false;
+  bool hasCells = false;
+  hsize_t cellVertices = 0, topologyLength = 0;  // rows of /cells/vertices, /cells/xdmf_topology
 };
 
 /// Reads and validates the root attributes and every dataset's shape.
@@ -298,6 +300,17 @@ Stored readStored(hid_t file, const std::string& path) {
               "(trajectories from '/complete', one column per name in the attribute 'parameter_names')");
   s.hasVolumes = H5Lexists(file, "/cell_volumes", H5P_DEFAULT) > 0;
   if (s.hasVolumes) openDataset(file, path, "/cell_volumes", {N}, "(one volume per point of '/points')");
+  s.hasCells = H5Lexists(file, "/cells", H5P_DEFAULT) > 0;
+  if (s.hasCells) {
+    openDataset(file, path, "/cells/types", {N}, "(one VTK cell type per point of '/points')");
+    openDataset(file, path, "/cells/offsets", {N + 1}, "(cells + 1 offsets into '/cells/vertices')");
+    const auto v = extent("/cells/vertices", 2);
+    if (v[1] != 3)
+      LATS_THROW(FileFormatError, path << ": dataset '/cells/vertices' has shape " << shapeText(v)
+                                       << "; expected (V, 3) (x, y, z per cell vertex)");
+    s.cellVertices = v[0];
+    s.topologyLength = extent("/cells/xdmf_topology", 1)[0];
+  }
   s.header.times.resize(T);
   Handle td = checked(H5Dopen2(file, "/times", H5P_DEFAULT), H5Dclose, path, "cannot open dataset '/times'");
   if (T > 0)
@@ -502,6 +515,107 @@ void checkIndex(std::int64_t value, std::int64_t size, const char* what, const s
                   << ")");
 }
 
+/// XDMF "Mixed" topology of cells whose vertices are numbered consecutively.
+std::vector<std::int64_t> xdmfTopology(const CellShapes& c) {
+  std::vector<std::int64_t> out;
+  for (std::int64_t i = 0; i < c.size(); ++i) {
+    const std::int64_t nv = c.offsets[i + 1] - c.offsets[i];
+    switch (c.types[i]) {
+      case 3: out.insert(out.end(), {2, nv}); break;  // polyline
+      case 7: out.insert(out.end(), {3, nv}); break;  // polygon
+      case 5: out.push_back(4); break;
+      case 9: out.push_back(5); break;
+      case 10: out.push_back(6); break;
+      case 14: out.push_back(7); break;
+      case 13: out.push_back(8); break;
+      default: out.push_back(9); break;  // 12, hexahedron
+    }
+    for (std::int64_t v = c.offsets[i]; v < c.offsets[i + 1]; ++v) out.push_back(v);
+  }
+  return out;
+}
+
+/// Vertices a cell type needs (0: any number >= 3, for polygons).
+int verticesOfType(int type) {
+  switch (type) {
+    case 3: return 2;
+    case 5: return 3;
+    case 7: return 0;
+    case 9: return 4;
+    case 10: return 4;
+    case 12: return 8;
+    case 13: return 6;
+    case 14: return 5;
+    default: return -1;
+  }
+}
+
+/// Checks this rank's cells against its owned points and gathers all cells on rank 0 in
+/// file order. Collective; every rank throws the same error for bad cells.
+CellShapes gatherCells(const Mesh& points, const CellShapes* cells, const std::string& path) {
+  const Comm comm(points.comm());
+  const bool any = comm.any(cells != nullptr), all = comm.all(cells != nullptr);
+  LATS_CHECK_COLLECTIVE(comm, any == all, ErrorKind::InvalidValue,
+                        path << ": cells given on some ranks only; give every rank its owned cells or none");
+  CellShapes out;
+  if (!any) return out;
+  const std::int64_t n = points.ownedSize();
+  std::string bad;
+  if (cells->size() != n)
+    bad = std::to_string(cells->size()) + " cell types for " + std::to_string(n) + " owned points";
+  else if (static_cast<std::int64_t>(cells->offsets.size()) != n + 1 || cells->offsets[0] != 0)
+    bad = "offsets must have owned points + 1 entries starting at 0";
+  for (std::int64_t i = 0; i < n && bad.empty(); ++i) {
+    const int want = verticesOfType(cells->types[i]);
+    const std::int64_t nv = cells->offsets[i + 1] - cells->offsets[i];
+    if (want < 0 || (want == 0 ? nv < 3 : nv != want))
+      bad = "cell " + std::to_string(i) + " has type " + std::to_string(cells->types[i]) + " and " +
+            std::to_string(nv) + " vertices";
+  }
+  if (bad.empty() && static_cast<std::int64_t>(cells->vertices.size()) != 3 * cells->offsets[n])
+    bad = std::to_string(cells->vertices.size()) + " vertex coordinates; expected 3 per vertex";
+  agreeOnFailure(comm, bad.empty() ? "" : path + ": invalid cells (" + bad + ")", ErrorKind::InvalidValue);
+
+  // Gather ids, vertex counts and vertices on rank 0.
+  auto ids = ownedIds(points);
+  std::vector<std::int64_t> counts(n);
+  for (std::int64_t i = 0; i < n; ++i) counts[i] = cells->offsets[i + 1] - cells->offsets[i];
+  const int size = comm.size();
+  auto gatherv = [&](const void* data, int count, MPI_Datatype type, void* out, std::vector<int>& recv) {
+    recv.assign(size, 0);
+    MPI_Gather(&count, 1, MPI_INT, recv.data(), 1, MPI_INT, 0, comm);
+    std::vector<int> displ(size, 0);
+    for (int r = 1; r < size; ++r) displ[r] = displ[r - 1] + recv[r - 1];
+    MPI_Gatherv(data, count, type, out, recv.data(), displ.data(), type, 0, comm);
+  };
+  const std::int64_t N = points.globalSize();
+  const std::int64_t V = comm.sum(static_cast<std::int64_t>(cells->vertices.size() / 3));
+  std::vector<std::int64_t> allIds(comm.rank() == 0 ? N : 0), allCounts(comm.rank() == 0 ? N : 0);
+  std::vector<std::uint8_t> allTypes(comm.rank() == 0 ? N : 0);
+  std::vector<double> allVertices(comm.rank() == 0 ? 3 * V : 0);
+  std::vector<int> recv;
+  gatherv(ids.data(), static_cast<int>(n), MPI_INT64_T, allIds.data(), recv);
+  gatherv(counts.data(), static_cast<int>(n), MPI_INT64_T, allCounts.data(), recv);
+  gatherv(cells->types.data(), static_cast<int>(n), MPI_UINT8_T, allTypes.data(), recv);
+  gatherv(cells->vertices.data(), static_cast<int>(cells->vertices.size()), MPI_DOUBLE, allVertices.data(), recv);
+  if (comm.rank() != 0) return out;
+  std::vector<std::int64_t> start(N + 1, 0), where(N, -1);
+  for (std::int64_t k = 0; k < N; ++k) where[allIds[k]] = k;
+  std::vector<std::int64_t> gatheredOffset(N + 1, 0);
+  for (std::int64_t k = 0; k < N; ++k) gatheredOffset[k + 1] = gatheredOffset[k] + allCounts[k];
+  out.types.resize(N);
+  out.offsets.assign(N + 1, 0);
+  out.vertices.reserve(3 * V);
+  for (std::int64_t g = 0; g < N; ++g) {
+    const std::int64_t k = where[g];
+    out.types[g] = allTypes[k];
+    out.offsets[g + 1] = out.offsets[g] + allCounts[k];
+    out.vertices.insert(out.vertices.end(), allVertices.begin() + 3 * gatheredOffset[k],
+                        allVertices.begin() + 3 * gatheredOffset[k + 1]);
+  }
+  return out;
+}
+
 }  // namespace
 
 // =========================================================================================
@@ -515,6 +629,9 @@ struct DatasetWriter::Impl {
   std::int64_t numPoints = 0;
   std::vector<bool> complete;
   Handle file, fields, parameters, flags;
+  bool hasCells = false;
+  CellShapes cells;  // all cells in file order, on rank 0
+  std::int64_t cellVertices = 0, topologyLength = 0;
 
   void open() {
     Handle fapl = fileAccess(comm);
@@ -553,6 +670,7 @@ struct DatasetWriter::Impl {
       Handle cflags = createDataset(f, "/complete", H5T_NATIVE_UINT8, {M}, none, path);
       Handle fcpl = creationProperties({1, 1, N, C}, 0);
       Handle flds = createDataset(f, "/fields", H5T_NATIVE_DOUBLE, {M, T, N, C}, fcpl, path);
+      if (hasCells) writeCells(f, none);
       // Points and volumes: every rank its owned entities.
       auto xyz = Kokkos::create_mirror_view_and_copy(HostSpace(), points.coordinates());
       const std::int64_t n = points.ownedSize();
@@ -594,6 +712,29 @@ struct DatasetWriter::Impl {
     });
   }
 
+  /// /cells: created by every rank, written by rank 0 (which holds them all).
+  void writeCells(hid_t f, hid_t dcpl) const {
+    Handle group = checked(H5Gcreate2(f, "/cells", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, path,
+                           "cannot create group '/cells'");
+    const auto N = static_cast<hsize_t>(numPoints), V = static_cast<hsize_t>(cellVertices),
+               L = static_cast<hsize_t>(topologyLength);
+    Handle types = createDataset(f, "/cells/types", H5T_NATIVE_UINT8, {N}, dcpl, path);
+    Handle offsets = createDataset(f, "/cells/offsets", H5T_NATIVE_INT64, {N + 1}, dcpl, path);
+    Handle vertices = createDataset(f, "/cells/vertices", H5T_NATIVE_DOUBLE, {V, 3}, dcpl, path);
+    Handle topology = createDataset(f, "/cells/xdmf_topology", H5T_NATIVE_INT64, {L}, dcpl, path);
+    if (Comm(comm).rank() != 0) return;
+    Handle ind = transfer(false);
+    const auto topo = xdmfTopology(cells);
+    check(H5Dwrite(types, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, ind, cells.types.data()), path,
+          "cannot write dataset '/cells/types'");
+    check(H5Dwrite(offsets, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, ind, cells.offsets.data()), path,
+          "cannot write dataset '/cells/offsets'");
+    check(H5Dwrite(vertices, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, ind, cells.vertices.data()), path,
+          "cannot write dataset '/cells/vertices'");
+    check(H5Dwrite(topology, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, ind, topo.data()), path,
+          "cannot write dataset '/cells/xdmf_topology'");
+  }
+
   /// Checks that an existing file is an in-progress dataset with this header and points;
   /// returns its completion flags. Collective (rank 0 reads, all agree).
   std::vector<bool> verifyExisting(const Mesh& points) {
@@ -629,6 +770,7 @@ struct DatasetWriter::Impl {
         differs("list of snapshot times", std::to_string(s.header.times.size()) + " times",
                 std::to_string(header.times.size()) + " times");
       if (s.numPoints != numPoints) differs("number of points", std::to_string(s.numPoints), std::to_string(numPoints));
+      if (s.hasCells != hasCells) differs("cells", s.hasCells ? "stored" : "none", hasCells ? "given" : "none");
       Handle fl = checked(H5Dopen2(f, "/complete", H5P_DEFAULT), H5Dclose, path, "cannot open '/complete'");
       stored = readFlags(fl, path);
     });
@@ -684,16 +826,26 @@ struct DatasetWriter::Impl {
       << "  <Grid Name=\"" << header.equation << "\" GridType=\"Collection\" CollectionType=\"Temporal\">\n";
     for (std::int64_t t = 0; t < T; ++t) {
       x << "   <Grid Name=\"snapshot_" << t << "\" GridType=\"Uniform\">\n"
-        << "    <Time Value=\"" << header.times[t] << "\"/>\n"
-        << "    <Topology TopologyType=\"Polyvertex\" NumberOfElements=\"" << numPoints
-        << "\" NodesPerElement=\"1\"/>\n"
-        << "    <Geometry GeometryType=\"XYZ\">\n"
-        << "     <DataItem Dimensions=\"" << numPoints << " 3\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">"
-        << file << ":/points</DataItem>\n    </Geometry>\n";
+        << "    <Time Value=\"" << header.times[t] << "\"/>\n";
+      if (hasCells) {
+        x << "    <Topology TopologyType=\"Mixed\" NumberOfElements=\"" << numPoints << "\">\n"
+          << "     <DataItem Dimensions=\"" << topologyLength << "\" NumberType=\"Int\" Precision=\"8\" Format=\"HDF\">"
+          << file << ":/cells/xdmf_topology</DataItem>\n    </Topology>\n"
+          << "    <Geometry GeometryType=\"XYZ\">\n"
+          << "     <DataItem Dimensions=\"" << cellVertices
+          << " 3\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">" << file
+          << ":/cells/vertices</DataItem>\n    </Geometry>\n";
+      } else {
+        x << "    <Topology TopologyType=\"Polyvertex\" NumberOfElements=\"" << numPoints
+          << "\" NodesPerElement=\"1\"/>\n"
+          << "    <Geometry GeometryType=\"XYZ\">\n"
+          << "     <DataItem Dimensions=\"" << numPoints << " 3\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">"
+          << file << ":/points</DataItem>\n    </Geometry>\n";
+      }
       for (std::int64_t m = 0; m < std::min<std::int64_t>(M, kXdmfTrajectories); ++m)
         for (int c = 0; c < nc; ++c) {
-          x << "    <Attribute Name=\"" << header.components[c] << "_" << m
-            << "\" AttributeType=\"Scalar\" Center=\"Node\">\n"
+          x << "    <Attribute Name=\"" << header.components[c] << "_" << m << "\" AttributeType=\"Scalar\" Center=\""
+            << (hasCells ? "Cell" : "Node") << "\">\n"
             << "     <DataItem ItemType=\"HyperSlab\" Dimensions=\"1 1 " << numPoints << " 1\" Type=\"HyperSlab\">\n"
             << "      <DataItem Dimensions=\"3 4\" Format=\"XML\">" << m << " " << t << " 0 " << c << " 1 1 1 1 1 1 "
             << numPoints << " 1</DataItem>\n"
@@ -741,6 +893,14 @@ struct DatasetWriter::Impl {
       copyWhole("/times", H5T_NATIVE_DOUBLE, {T});
       copyWhole("/parameters", H5T_NATIVE_DOUBLE, {M, static_cast<hsize_t>(header.parameterNames.size())});
       copyWhole("/complete", H5T_NATIVE_UINT8, {M});
+      if (hasCells) {
+        Handle group = checked(H5Gcreate2(out, "/cells", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, path,
+                               "cannot create group '/cells'");
+        copyWhole("/cells/types", H5T_NATIVE_UINT8, {N});
+        copyWhole("/cells/offsets", H5T_NATIVE_INT64, {N + 1});
+        copyWhole("/cells/vertices", H5T_NATIVE_DOUBLE, {static_cast<hsize_t>(cellVertices), 3});
+        copyWhole("/cells/xdmf_topology", H5T_NATIVE_INT64, {static_cast<hsize_t>(topologyLength)});
+      }
       Handle src = checked(H5Dopen2(in, "/fields", H5P_DEFAULT), H5Dclose, path, "cannot open '/fields'");
       Handle dcpl = creationProperties({1, 1, N, C}, level);
       Handle dst = createDataset(out, "/fields", H5T_NATIVE_DOUBLE, {M, T, N, C}, dcpl, path);
@@ -764,7 +924,8 @@ struct DatasetWriter::Impl {
   }
 };
 
-DatasetWriter::DatasetWriter(const std::string& path, const DatasetHeader& header, const Mesh& points)
+DatasetWriter::DatasetWriter(const std::string& path, const DatasetHeader& header, const Mesh& points,
+                             const CellShapes* cells)
     : impl_(std::make_unique<Impl>()) {
   quietHdf5();
   auto& I = *impl_;
@@ -785,6 +946,16 @@ DatasetWriter::DatasetWriter(const std::string& path, const DatasetHeader& heade
       I.comm, increasing, ErrorKind::InvalidValue,
       path << ": " << header.times.size() << " snapshot times; expected at least one, strictly increasing");
   checkPointIds(points, I.numPoints, path);
+  I.cells = gatherCells(points, cells, path);
+  I.hasCells = Comm(I.comm).any(cells != nullptr);
+  if (I.hasCells) {
+    std::int64_t sizes[2] = {0, 0};
+    if (Comm(I.comm).rank() == 0)
+      sizes[0] = I.cells.offsets.back(), sizes[1] = static_cast<std::int64_t>(xdmfTopology(I.cells).size());
+    MPI_Bcast(sizes, 2, MPI_INT64_T, 0, I.comm);
+    I.cellVertices = sizes[0];
+    I.topologyLength = sizes[1];
+  }
   collective(I.comm, [&] {
     if (Comm(I.comm).rank() == 0) detail::requireWritableDirectory(path);
   });
@@ -956,6 +1127,33 @@ int DatasetReader::dimension() const { return impl_->stored.dimension; }
 std::int64_t DatasetReader::numPoints() const { return impl_->stored.numPoints; }
 bool DatasetReader::inProgress() const { return impl_->stored.state == "in_progress"; }
 std::vector<bool> DatasetReader::complete() const { return impl_->complete; }
+
+bool DatasetReader::hasCells() const { return impl_->stored.hasCells; }
+
+CellShapes DatasetReader::cells() const {
+  auto& I = *impl_;
+  CellShapes out;
+  if (!I.stored.hasCells) return out;
+  const auto N = static_cast<std::size_t>(I.stored.numPoints);
+  out.types.resize(N);
+  out.offsets.resize(N + 1);
+  out.vertices.resize(3 * I.stored.cellVertices);
+  collective(I.comm, [&] {
+    auto read = [&](const char* name, hid_t type, void* data) {
+      Handle d = checked(H5Dopen2(I.file, name, H5P_DEFAULT), H5Dclose, I.path, std::string("cannot open ") + name);
+      check(H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), I.path,
+            std::string("cannot read dataset '") + name + "': the file is corrupt");
+    };
+    read("/cells/types", H5T_NATIVE_UINT8, out.types.data());
+    read("/cells/offsets", H5T_NATIVE_INT64, out.offsets.data());
+    if (!out.vertices.empty()) read("/cells/vertices", H5T_NATIVE_DOUBLE, out.vertices.data());
+    LATS_CHECK(out.offsets.front() == 0 && out.offsets.back() == static_cast<std::int64_t>(I.stored.cellVertices),
+               FileFormatError,
+               I.path << ": dataset '/cells/offsets' runs from " << out.offsets.front() << " to " << out.offsets.back()
+                      << "; expected 0 to " << I.stored.cellVertices << " (the rows of '/cells/vertices')");
+  });
+  return out;
+}
 
 std::vector<double> DatasetReader::parameters(std::int64_t trajectory) const {
   auto& I = *impl_;

@@ -146,6 +146,7 @@ struct PlexMesh::Impl {
   double convectionScale = 0.0, diffusionScale = 0.0;
   std::vector<PetscInt> localCells;  // plex cell of each LaTS local index
   FvGeometry geometry;
+  CellShapes cells;  // owned cells
   std::shared_ptr<const Mesh> mesh;
   mutable std::map<int, DM> cellDMs;
 
@@ -286,7 +287,15 @@ void PlexMesh::Impl::computeGeometry(const std::vector<PetscInt>& ids) {
     }
     centroid[k] = ctr;
     volume[k] = vol;
+    if (k < numOwned) {  // the shape, moved with the centroid into the domain
+      cells.types.push_back(dim == 1 ? 3 : xs.size() == 3 ? 5 : xs.size() == 4 ? 9 : 7);
+      if (cells.offsets.empty()) cells.offsets.push_back(0);
+      cells.offsets.push_back(cells.offsets.back() + static_cast<std::int64_t>(xs.size()));
+      for (const auto& x : xs)
+        for (int a = 0; a < 3; ++a) cells.vertices.push_back(a < dim ? x[a] + wrap(ctr[a], period[a]) - ctr[a] : 0.0);
+    }
   }
+  if (cells.offsets.empty()) cells.offsets.push_back(0);
 
   // Pass 2: faces, sorted per cell by rank-independent face number.
   struct Face {
@@ -580,6 +589,7 @@ DM PlexMesh::dm() const { return impl_->dm; }
 std::shared_ptr<const Mesh> PlexMesh::mesh() const { return impl_->mesh; }
 const FvGeometry& PlexMesh::geometry() const { return impl_->geometry; }
 bool PlexMesh::isPeriodic() const { return impl_->periodic; }
+const CellShapes& PlexMesh::cellShapes() const { return impl_->cells; }
 const std::array<double, 3>& PlexMesh::period() const { return impl_->period; }
 std::int64_t PlexMesh::globalCells() const { return impl_->globalCells; }
 double PlexMesh::minCellSize() const { return impl_->minCellSize; }

@@ -76,6 +76,8 @@ with h5py.File(out, "r") as f:
     assert list(a["components"]) == ["U_x", "U_y", "U_z", "p"], list(a["components"])
     assert f["fields"].shape == (1, len(times), N, 4), f["fields"].shape
     assert f["complete"][()].all()
+    # the cells for ParaView: 400 hexahedra (VTK type 12) of 8 vertices each
+    assert (f["cells/types"][()] == 12).all() and f["cells/vertices"].shape == (8 * N, 3)
     np.testing.assert_array_equal(f["times"][()], [float(t) for t in times])
     points = f["points"][()]
     # VTK's OpenFOAM reader hands values over in single precision: compare to 1e-6 relative.

@@ -61,7 +61,9 @@ with h5py.File(ref, "r") as f:
     for t, grid in enumerate(grids):
         assert float(grid.find("Time").get("Value")) == f["times"][t]
         geometry = grid.find("Geometry/DataItem").text.strip()
-        assert geometry == "reference.h5:/points", geometry
+        assert geometry == "reference.h5:/cells/vertices", geometry
+        assert grid.find("Topology").get("TopologyType") == "Mixed"
+        assert grid.find("Topology/DataItem").text.strip() == "reference.h5:/cells/xdmf_topology"
         for attribute in grid.findall("Attribute"):
             slab, data = attribute.find("DataItem").findall("DataItem")
             start, stride, count = np.array(slab.text.split(), dtype=int).reshape(3, 4)
@@ -72,6 +74,16 @@ with h5py.File(ref, "r") as f:
             assert np.array_equal(values, f["fields"][m, t, :, 0]), (t, m)
             checked += 1
     assert checked == T * M, checked
+    # The cells behind the points: N line cells (VTK type 3), XDMF polylines of 2 vertices,
+    # each cell's midpoint the point.
+    types, offsets, vertices = f["cells/types"][()], f["cells/offsets"][()], f["cells/vertices"][()]
+    assert (types == 3).all() and np.array_equal(offsets, 2 * np.arange(N + 1)), (types[:4], offsets[:4])
+    topology = f["cells/xdmf_topology"][()].reshape(N, 4)
+    assert (topology[:, 0] == 2).all() and (topology[:, 1] == 2).all()
+    assert np.array_equal(topology[:, 2:].reshape(-1), np.arange(2 * N))
+    midpoints = 0.5 * (vertices[0::2] + vertices[1::2])
+    assert np.abs(midpoints - f["points"][()]).max() < 1e-12
+    assert ((vertices[1::2, 0] - vertices[0::2, 0]) > 0).all()
 print(f"reference: {M} trajectories x {T} snapshots x {N} points in {runtime:.1f} s; XDMF: {checked} references ok")
 
 # 2. Kill at random moments, resume, compare.

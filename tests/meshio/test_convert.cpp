@@ -152,6 +152,15 @@ TEST(Convert, VtuCellDataPointDataAndTrueCentroids) {
   EXPECT_DOUBLE_EQ(s.values[1][1], (1 + 2 + 3) / 3.0);
   EXPECT_DOUBLE_EQ(s.values[2][2], (0 + 2 + 1) / 3.0);
 
+  // The cells themselves, for the XDMF sidecar: a quadrangle and two triangles.
+  lats::meshio::DatasetReader r(MPI_COMM_WORLD, report.path);
+  ASSERT_TRUE(r.hasCells());
+  const auto cells = r.cells();
+  EXPECT_EQ(cells.types, (std::vector<std::uint8_t>{9, 5, 5}));
+  EXPECT_EQ(cells.offsets, (std::vector<std::int64_t>{0, 4, 7, 10}));
+  EXPECT_EQ(std::vector<double>(cells.vertices.begin(), cells.vertices.begin() + 12),
+            (std::vector<double>{0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 1.5, 0}));
+
   // Chosen fields only, in the order given.
   auto only = settingsFor(dir + "/small.vtu", dir + "/only.h5");
   only.fields = {"phi"};
@@ -234,6 +243,7 @@ TEST(Convert, OwnPvtuSnapshotsKeepTheirPoints) {
   EXPECT_EQ(report.times, (std::vector<double>{0.5}));
   lats::meshio::DatasetReader r(MPI_COMM_WORLD, report.path);
   EXPECT_FALSE(r.mesh()->hasVolumes());
+  EXPECT_FALSE(r.hasCells());
   const auto s = readAll(report.path, 0);
   for (const auto& [p, v] : [&] {
          std::vector<std::pair<std::array<double, 2>, double>> out;

@@ -131,6 +131,62 @@ TEST(Dataset, RoundTripOnAnyRankCountAndSubset) {
   }
 }
 
+TEST(Dataset, CellsOfAPeriodicMeshStayWholeAndMatchTheirPoints) {
+  const std::string dir = lats::test::sharedTempDir(MPI_COMM_WORLD, "dataset_cells");
+  const std::string path = dir + "/c.h5";
+  auto mesh = square(MPI_COMM_WORLD, 6);
+  {
+    DatasetWriter w(path, header(1), *mesh->mesh(), &mesh->cellShapes());
+    lats::Field f("u", mesh->mesh()->ownedSize(), header().components);
+    for (std::int64_t t = 0; t < 4; ++t) w.writeSnapshot(0, t, *mesh->mesh(), f);
+    lats::Comm().barrier();
+    if (lats::Comm().rank() == 0) {
+      w.writeParameters(0, {0.0, 0.0});
+      w.markComplete(0);
+    }
+    w.finish();
+  }
+  DatasetReader r(MPI_COMM_WORLD, path);
+  ASSERT_TRUE(r.hasCells());
+  const auto cells = r.cells();
+  const auto N = r.numPoints();
+  ASSERT_EQ(cells.size(), N);
+  // Every cell: a triangle whose shoelace centroid and area are the stored point and volume
+  // (also for the cells cut by the periodic boundary: unwrapped, not stretched).
+  const auto pts = r.mesh();
+  auto xy = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), pts->coordinates());
+  auto vol = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), pts->volumes());
+  auto ids = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), pts->globalIds());
+  double worst = 0.0, total = 0.0;
+  for (std::int64_t k = 0; k < pts->ownedSize(); ++k) {
+    const auto i = ids(k);
+    EXPECT_EQ(cells.types[i], 5);
+    ASSERT_EQ(cells.offsets[i + 1] - cells.offsets[i], 3);
+    const double* v = &cells.vertices[3 * cells.offsets[i]];
+    const double area = 0.5 * ((v[3] - v[0]) * (v[7] - v[1]) - (v[6] - v[0]) * (v[4] - v[1]));
+    const double cx = (v[0] + v[3] + v[6]) / 3.0, cy = (v[1] + v[4] + v[7]) / 3.0;
+    worst = std::max({worst, std::abs(cx - xy(k, 0)), std::abs(cy - xy(k, 1)), std::abs(std::abs(area) - vol(k))});
+    EXPECT_GT(area, 0.0) << "cell " << i << " is not counter-clockwise";
+    total += std::abs(area);
+  }
+  EXPECT_LT(lats::Comm().max(worst), 1e-14);
+  EXPECT_NEAR(lats::Comm().sum(total), 1.0, 1e-13);
+  // The XDMF sidecar shows the cells with cell-centred values.
+  if (lats::Comm().rank() == 0) {
+    std::ifstream x(dir + "/c.xmf");
+    std::string text((std::istreambuf_iterator<char>(x)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("TopologyType=\"Mixed\" NumberOfElements=\"" + std::to_string(N) + "\""), std::string::npos);
+    EXPECT_NE(text.find("c.h5:/cells/vertices"), std::string::npos);
+    EXPECT_NE(text.find("Center=\"Cell\""), std::string::npos);
+  }
+  // Bad cells: one clear error on every rank.
+  lats::meshio::CellShapes wrong = mesh->cellShapes();
+  wrong.types[0] = 9;  // a quadrangle with 3 vertices
+  const auto m = lats::test::messageOf<lats::InvalidValueError>(
+      [&] { DatasetWriter(dir + "/bad.h5", header(1), *mesh->mesh(), &wrong); });
+  EXPECT_NE(m.find("invalid cells (cell 0 has type 9 and 3 vertices)"), std::string::npos) << m;
+}
+
 TEST(Dataset, InterruptedFileResumesAndKeepsCompleteTrajectories) {
   const std::string dir = lats::test::sharedTempDir(MPI_COMM_WORLD, "dataset_resume");
   const std::string path = dir + "/d.h5";

@@ -163,7 +163,7 @@ GeneratorReport generateDataset(MPI_Comm comm, const GeneratorSettings& settings
     }
   }
 
-  meshio::DatasetWriter writer(settings.output, header, *mesh->mesh());
+  meshio::DatasetWriter writer(settings.output, header, *mesh->mesh(), &mesh->cellShapes());
   std::vector<std::int64_t> todo;
   for (std::int64_t i = 0; i < settings.trajectories; ++i)
     if (!writer.complete()[i]) todo.push_back(i);

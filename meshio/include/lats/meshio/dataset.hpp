@@ -38,6 +38,18 @@ struct DatasetHeader {
   std::string source;         ///< provenance: mesh or case description
 };
 
+/// The cells behind the points, when known (a finite-volume mesh: point i is the centroid
+/// of cell i). Each cell lists its own vertex coordinates, unshared, so cells of a periodic
+/// mesh stay whole (unwrapped around their centroid). Entries follow a Mesh's owned entities.
+struct CellShapes {
+  /// VTK cell type per cell: 3 line, 5 triangle, 7 polygon, 9 quadrangle, 10 tetrahedron,
+  /// 12 hexahedron, 13 wedge, 14 pyramid.
+  std::vector<std::uint8_t> types;
+  std::vector<std::int64_t> offsets;  ///< cells + 1 entries; cell i has vertices offsets[i]..offsets[i+1]-1
+  std::vector<double> vertices;       ///< x, y, z of every vertex
+  std::int64_t size() const { return static_cast<std::int64_t>(types.size()); }
+};
+
 /// Writes a dataset. While it is being written the file is "in progress": every dataset is
 /// allocated at creation, uncompressed, so later writes change raw values only and a
 /// process killed at any moment leaves a file that opens; trajectories count only once
@@ -49,8 +61,11 @@ class DatasetWriter {
   /// ids number the file's points 0..N-1). If `path` is an in-progress dataset with the same
   /// header (except provenance) and points, it is reopened and its completion flags are
   /// kept (resume); a finished or different file is a FileFormatError that says what
-  /// differs. Collective over the mesh's communicator.
-  DatasetWriter(const std::string& path, const DatasetHeader& header, const Mesh& points);
+  /// differs. `cells` (optional; all ranks give them or none) are stored under /cells and
+  /// make the XDMF sidecar show the mesh with cell-centred values. Collective over the
+  /// mesh's communicator.
+  DatasetWriter(const std::string& path, const DatasetHeader& header, const Mesh& points,
+                const CellShapes* cells = nullptr);
   ~DatasetWriter();
   DatasetWriter(const DatasetWriter&) = delete;
   DatasetWriter& operator=(const DatasetWriter&) = delete;
@@ -102,6 +117,10 @@ class DatasetReader {
   /// True until DatasetWriter::finish() has produced this file.
   bool inProgress() const;
   std::vector<bool> complete() const;
+  /// True when the file stores the cells behind its points (/cells).
+  bool hasCells() const;
+  /// Every cell, in file order, on every rank (empty without /cells). Collective.
+  CellShapes cells() const;
   /// Parameter values of a trajectory (header order). Collective.
   std::vector<double> parameters(std::int64_t trajectory) const;
 

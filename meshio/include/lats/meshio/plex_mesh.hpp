@@ -14,6 +14,7 @@
 
 #include "lats/core/kokkos.hpp"
 #include "lats/core/mesh.hpp"
+#include "lats/meshio/dataset.hpp"
 
 namespace lats::meshio {
 
@@ -87,6 +88,9 @@ class PlexMesh {
   /// number of the undistributed mesh) and face neighbours.
   std::shared_ptr<const Mesh> mesh() const;
   const FvGeometry& geometry() const;
+  /// The owned cells' shapes (mesh() order), each with its own vertices, unwrapped around
+  /// its centroid on periodic meshes: what a dataset stores under /cells.
+  const CellShapes& cellShapes() const;
   bool isPeriodic() const;
   /// Domain period per axis (0 where not periodic).
   const std::array<double, 3>& period() const;
