@@ -16,6 +16,7 @@
 
 #include "lats/lats.hpp"
 #include "lats/solvers/classical/generator.hpp"
+#include "lats/solvers/neural/trainer.hpp"
 
 namespace {
 
@@ -139,6 +140,8 @@ int runOptions(lats::Runtime& runtime) {
 }
 
 std::string gCommandLine;  // provenance for files the verbs write
+const lats::StringOption kTrainTest{"train_test_dataset", "",
+                                    "train: after training, report the accuracy on this dataset's trajectories"};
 
 int runGenerate(lats::Runtime& runtime) {
   auto settings = lats::solvers::GeneratorSettings::fromOptions();
@@ -151,6 +154,33 @@ int runConvert(lats::Runtime& runtime) {
   auto settings = lats::meshio::ConvertSettings::fromOptions();
   settings.commandLine = gCommandLine;
   lats::meshio::convertToDataset(runtime.comm(), settings);  // logs what it wrote
+  return 0;
+}
+
+int runTrain(lats::Runtime& runtime) {
+  auto settings = lats::solvers::neural::TrainerSettings::fromOptions();
+  settings.commandLine = gCommandLine;
+  const auto r = lats::solvers::neural::trainModel(runtime.comm(), settings);
+  if (runtime.rank() == 0) {
+    if (!r.finished) {
+      std::printf("stopped at step %zu (-lats_train_stop_after); run the same command again to resume\n",
+                  r.autoencoderLoss.size() + r.dynamicsLoss.size());
+    } else {
+      std::printf(
+          "trained %s in %.1f s: validation relative MSE reconstruction %.3e, rollout %.3e (%lld "
+          "trajectories)\n",
+          r.checkpoint.c_str(), r.seconds, r.validationAccuracy.reconstruction, r.validationAccuracy.rollout,
+          static_cast<long long>(r.validationAccuracy.trajectories));
+    }
+  }
+  const std::string test = kTrainTest.get();
+  if (r.finished && !test.empty()) {
+    const auto a = lats::solvers::neural::evaluateModel(runtime.comm(), r.checkpoint, test);
+    if (runtime.rank() == 0)
+      std::printf("test %s: relative MSE reconstruction %.3e, rollout %.3e over %zu snapshots (%lld trajectories)\n",
+                  test.c_str(), a.reconstruction, a.rollout, a.rolloutByTime.size(),
+                  static_cast<long long>(a.trajectories));
+  }
   return 0;
 }
 
@@ -192,6 +222,44 @@ std::map<std::string, Verb>& verbs() {
          "fv_limiter",
          "log_level"},
         runGenerate}},
+      {"train",
+       {"train a latent model on a dataset (autoencoder, then latent dynamics); resumes an interrupted run",
+        {"train_dataset",
+         "train_output",
+         "train_stages",
+         "train_autoencoder_steps",
+         "train_dynamics_steps",
+         "train_batch",
+         "train_lr",
+         "train_weight_decay",
+         "train_warmup",
+         "train_clip",
+         "train_ema",
+         "train_validation",
+         "train_point_fraction",
+         "train_kl",
+         "train_unroll",
+         "train_validate_every",
+         "train_checkpoint_every",
+         "train_stop_after",
+         "train_seed",
+         "train_progress",
+         "train_test_dataset",
+         "model_tokens",
+         "model_token_dim",
+         "model_latent_dim",
+         "model_heads",
+         "model_frequencies",
+         "model_decoder_hidden",
+         "model_dynamics_dim",
+         "model_dynamics_depth",
+         "model_history",
+         "model_dynamics",
+         "model_refinement_steps",
+         "model_sigma_min",
+         "threads",
+         "log_level"},
+        runTrain}},
       {"info", {"describe this installation: version, ranks, threads, registered steppers", {"threads"}, runInfo}},
       {"options", {"list every -lats_ option with its type, default and help", {"options_format"}, runOptions}},
   };

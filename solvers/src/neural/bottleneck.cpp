@@ -14,16 +14,26 @@ VariationalBottleneckImpl::VariationalBottleneckImpl(VariationalBottleneckOption
     : options_(std::move(options)) {
   toMean_ = register_module("to_mean", torch::nn::Linear(options_.inputDim(), options_.latentDim()));
   toLogVariance_ = register_module("to_logvar", torch::nn::Linear(options_.inputDim(), options_.latentDim()));
+  // Start nearly deterministic (sampling standard deviation about e^-3 = 0.05): with the
+  // small KL weights of latent operators, unit noise at initialisation drowns the signal
+  // and the reconstruction barely trains; the KL term raises the variance where it can.
+  torch::NoGradGuard g;
+  toLogVariance_->bias.fill_(options_.initialLogVariance());
 }
 
-BottleneckOutput VariationalBottleneckImpl::forward(const torch::Tensor& x, bool sample) {
+BottleneckOutput VariationalBottleneckImpl::forward(const torch::Tensor& x, bool sample, const torch::Tensor& noise) {
   LATS_CHECK(x.dim() >= 1 && x.size(-1) == options_.inputDim(), DimensionMismatchError,
              "bottleneck: expected inputs with " << options_.inputDim() << " features in the last dimension, got "
                                                  << x.sizes());
   BottleneckOutput out;
   out.mean = toMean_(x);
   out.logVariance = toLogVariance_(x).clamp(-30.0, 20.0);
-  out.latent = sample ? out.mean + torch::exp(0.5 * out.logVariance) * torch::randn_like(out.mean) : out.mean;
+  if (sample && noise.defined())
+    LATS_CHECK(noise.sizes() == out.mean.sizes(), DimensionMismatchError,
+               "bottleneck: noise of shape " << noise.sizes() << "; expected the latent shape " << out.mean.sizes());
+  out.latent = sample ? out.mean + torch::exp(0.5 * out.logVariance) *
+                                       (noise.defined() ? noise.to(out.mean.dtype()) : torch::randn_like(out.mean))
+                      : out.mean;
   return out;
 }
 

@@ -116,6 +116,12 @@ void saveCheckpoint(const std::string& dir, LatentModel& model, const ModelMetad
              ModelMismatchError,
              "normalisation needs one mean and one std per component ("
                  << c.numComponents << "), got " << metadata.mean.size() << " and " << metadata.std.size());
+  LATS_CHECK((metadata.coordOffset.empty() && metadata.coordScale.empty()) ||
+                 (static_cast<int64_t>(metadata.coordOffset.size()) == c.spatialDim &&
+                  static_cast<int64_t>(metadata.coordScale.size()) == c.spatialDim),
+             ModelMismatchError,
+             "coordinate normalisation needs one offset and one scale per axis ("
+                 << c.spatialDim << "), got " << metadata.coordOffset.size() << " and " << metadata.coordScale.size());
   if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
     LATS_THROW(Error, "could not create checkpoint directory '" << dir << "'");
 
@@ -134,7 +140,11 @@ void saveCheckpoint(const std::string& dir, LatentModel& model, const ModelMetad
                   {"config", toJson(c)},
                   {"fields", fields},
                   {"spatial_dim", metadata.spatialDim},
-                  {"normalization", {{"mean", metadata.mean}, {"std", metadata.std}}},
+                  {"normalization",
+                   {{"mean", metadata.mean},
+                    {"std", metadata.std},
+                    {"coord_offset", metadata.coordOffset},
+                    {"coord_scale", metadata.coordScale}}},
                   {"provenance", provenance}};
   writeAtomically(dir + "/model.json", j.dump(2) + "\n");
 }
@@ -164,6 +174,9 @@ Checkpoint loadCheckpoint(const std::string& dir) {
     cp.metadata.spatialDim = j.at("spatial_dim").get<int>();
     cp.metadata.mean = j.at("normalization").at("mean").get<std::vector<double>>();
     cp.metadata.std = j.at("normalization").at("std").get<std::vector<double>>();
+    const auto& norm = j.at("normalization");
+    if (norm.contains("coord_offset")) cp.metadata.coordOffset = norm.at("coord_offset").get<std::vector<double>>();
+    if (norm.contains("coord_scale")) cp.metadata.coordScale = norm.at("coord_scale").get<std::vector<double>>();
     for (const auto& [k, v] : j.at("provenance").items())
       cp.metadata.provenance[k] = v.is_string() ? v.get<std::string>() : v.dump();
   } catch (const json::exception& e) {

@@ -137,12 +137,15 @@ torch::Tensor DiffusionRefinerImpl::predictV(const torch::Tensor& xk, const torc
 }
 
 torch::Tensor DiffusionRefinerImpl::loss(const torch::Tensor& next, const torch::Tensor& current,
-                                         const torch::Tensor& parameters) {
+                                         const torch::Tensor& parameters, const torch::Tensor& levels,
+                                         const torch::Tensor& noise) {
   const int64_t B = next.size(0);
-  auto k = torch::randint(0, schedule_.steps() + 1, {B}, torch::TensorOptions().dtype(torch::kInt64));
+  auto k = levels.defined()
+               ? levels.to(torch::kInt64)
+               : torch::randint(0, schedule_.steps() + 1, {B}, torch::TensorOptions().dtype(torch::kInt64));
   auto alpha = torch::tensor(schedule_.alpha, next.options()).index_select(0, k).view({B, 1, 1});
   auto sigma = torch::tensor(schedule_.sigma, next.options()).index_select(0, k).view({B, 1, 1});
-  auto eps = torch::randn_like(next);
+  auto eps = noise.defined() ? noise.to(next.dtype()) : torch::randn_like(next);
   auto xk = alpha * next + sigma * eps;
   auto target = alpha * eps - sigma * next;
   return torch::mse_loss(predictV(xk, k, current, parameters), target);

@@ -13,6 +13,8 @@ struct VariationalBottleneckOptions {
   VariationalBottleneckOptions(int64_t inputDim, int64_t latentDim) : inputDim_(inputDim), latentDim_(latentDim) {}
   TORCH_ARG(int64_t, inputDim);
   TORCH_ARG(int64_t, latentDim);
+  /// Initial bias of the log-variance head (-6: standard deviation about 0.05).
+  TORCH_ARG(double, initialLogVariance) = -6.0;
 };
 
 struct BottleneckOutput {
@@ -27,8 +29,9 @@ class VariationalBottleneckImpl : public torch::nn::Module {
  public:
   explicit VariationalBottleneckImpl(VariationalBottleneckOptions options);
   /// x (..., inputDim). `sample`: draw with torch's generator (seed it for reproducibility);
-  /// otherwise latent = mean (inference).
-  BottleneckOutput forward(const torch::Tensor& x, bool sample);
+  /// otherwise latent = mean (inference). `noise` (shaped like the mean), when given, is the
+  /// standard normal draw to use (data-parallel training draws it for the global batch).
+  BottleneckOutput forward(const torch::Tensor& x, bool sample, const torch::Tensor& noise = {});
   const VariationalBottleneckOptions& options() const { return options_; }
 
  private:

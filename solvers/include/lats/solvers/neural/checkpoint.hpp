@@ -33,6 +33,9 @@ struct ModelMetadata {
   int spatialDim = 0;
   /// Per component (in field order): values are normalised as (u - mean) / std.
   std::vector<double> mean, std;
+  /// Coordinates are given to the model as (x - coordOffset) / coordScale per axis (empty:
+  /// as they are), so the Fourier features see [0, 1] whatever the domain.
+  std::vector<double> coordOffset, coordScale;
   /// Free-form provenance: lats_version, command_line, dataset, seed, steps, created, ...
   std::map<std::string, std::string> provenance;
   int64_t numComponents() const;

@@ -88,7 +88,10 @@ class DiffusionRefinerImpl : public torch::nn::Module {
   torch::Tensor predictV(const torch::Tensor& xk, const torch::Tensor& k, const torch::Tensor& current,
                          const torch::Tensor& parameters = {});
   /// Training loss: mean squared error of v at uniformly drawn levels k for target `next`.
-  torch::Tensor loss(const torch::Tensor& next, const torch::Tensor& current, const torch::Tensor& parameters = {});
+  /// `levels` (B, int64 in 0..refinementSteps) and `noise` (like `next`), when given, are
+  /// the draws to use (data-parallel training draws them for the global batch).
+  torch::Tensor loss(const torch::Tensor& next, const torch::Tensor& current, const torch::Tensor& parameters = {},
+                     const torch::Tensor& levels = {}, const torch::Tensor& noise = {});
   /// `numSamples` seeded samples of the next state for each batch entry: returns
   /// (numSamples, B, M, L). Sample i uses seed + i, so an ensemble is one call and
   /// reproducible. Inference mode inside.
