@@ -206,6 +206,7 @@ std::map<std::string, Verb>& verbs() {
          "generate_every",
          "generate_seed",
          "generate_sample_parameters",
+         "generate_ranges",
          "generate_parallel",
          "generate_compression",
          "generate_progress",

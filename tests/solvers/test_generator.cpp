@@ -1,6 +1,10 @@
 // The dataset generator: the same file for any rank count and parallel mode, a finished
 // file is left alone, and bad settings are clear errors.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
@@ -87,6 +91,43 @@ TEST(Generator, BadSettingsAreClearErrors) {
   s = small(dir + "/missing-dir/x.h5");
   m = lats::test::messageOf<lats::Error>([&] { lats::solvers::generateDataset(MPI_COMM_WORLD, s); });
   EXPECT_NE(m.find("does not exist; create it first"), std::string::npos) << m;
+}
+
+TEST(Generator, ReplacedSamplingRangesAreUsedAndCheckedBeforeAnyFile) {
+  lats::solvers::registerFvOperators();
+  const std::string dir = lats::test::sharedTempDir(MPI_COMM_WORLD, "generator_ranges");
+  auto s = small(dir + "/ranges.h5");
+  s.trajectories = 8;
+  std::string m;
+  s.ranges = "vx=-5:5, nu = 0.002:0.002,vy=3:4";  // spaces are ignored
+  lats::solvers::generateDataset(MPI_COMM_WORLD, s);
+  lats::meshio::DatasetReader r(MPI_COMM_WORLD, s.output);
+  double maxAbsVx = 0;
+  for (std::int64_t i = 0; i < 8; ++i) {
+    const auto p = r.parameters(i);  // vx, vy, nu
+    EXPECT_LE(std::abs(p[0]), 5.0);
+    maxAbsVx = std::max(maxAbsVx, std::abs(p[0]));
+    EXPECT_GE(p[1], 3.0);
+    EXPECT_LE(p[1], 4.0);
+    EXPECT_EQ(p[2], 0.002);
+  }
+  EXPECT_GT(maxAbsVx, 1.0);  // the default range is [-1, 1]: eight draws from [-5, 5] leave it
+  for (const std::string bad : {"vx", "vx=1", "vx=a:2", "vx=1:2x", "=1:2"}) {
+    s.ranges = bad;
+    s.output = dir + "/never.h5";
+    m = lats::test::messageOf<lats::InvalidValueError>([&] { lats::solvers::generateDataset(MPI_COMM_WORLD, s); });
+    EXPECT_NE(m.find("expected name=low:high"), std::string::npos) << bad << ": " << m;
+  }
+  s.ranges = "vx=2:1";
+  m = lats::test::messageOf<lats::InvalidValueError>([&] { lats::solvers::generateDataset(MPI_COMM_WORLD, s); });
+  EXPECT_NE(m.find("sampling range [2, 1] of vx; expected finite bounds with low <= high"), std::string::npos) << m;
+  s.ranges = "vz=0:1";
+  m = lats::test::messageOf<lats::ConfigurationError>([&] { lats::solvers::generateDataset(MPI_COMM_WORLD, s); });
+  EXPECT_NE(m.find("Did you mean 'vx'?"), std::string::npos) << m;
+  if (lats::Comm().rank() == 0) {
+    struct stat st {};
+    EXPECT_NE(stat((dir + "/never.h5").c_str(), &st), 0) << "a failed range check must not create the file";
+  }
 }
 
 }  // namespace

@@ -199,8 +199,13 @@ TEST(Components, OverfitASmallBatch) {
   for (auto* m : std::vector<torch::nn::Module*>{enc.get(), vb.get(), dec.get()})
     for (auto& p : m->parameters()) params.push_back(p);
   torch::optim::Adam opt(params, torch::optim::AdamOptions(3e-3));
+  // Cosine decay of the learning rate: the final loss is then a converged value, not a
+  // point on Adam's oscillation at a fixed rate (which depends on round-off, e.g. the BLAS).
+  const int steps = 1000;
   double first = 0, last = 0;
-  for (int it = 0; it < 600; ++it) {
+  for (int it = 0; it < steps; ++it) {
+    for (auto& group : opt.param_groups())
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(3e-3 * 0.5 * (1 + std::cos(M_PI * it / steps)));
     opt.zero_grad();
     auto y = dec(vb(enc(x, u), false).latent, x);
     auto loss = torch::mse_loss(y, u);
@@ -210,8 +215,8 @@ TEST(Components, OverfitASmallBatch) {
     last = loss.item<double>();
   }
   const double rel = last / u.pow(2).mean().item<double>();
-  std::printf("[overfit] mse %.3e -> %.3e, relative mse %.3e after 600 Adam steps\n", first, last, rel);
-  EXPECT_LT(rel, 1e-2);
+  std::printf("[overfit] mse %.3e -> %.3e, relative mse %.3e after %d Adam steps\n", first, last, rel, steps);
+  EXPECT_LT(rel, 1e-3);
 }
 
 TEST(Components, SaveLoadRoundTripGivesIdenticalOutputs) {

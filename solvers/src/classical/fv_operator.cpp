@@ -26,27 +26,33 @@ void FvOperator::setVenkatakrishnanK(double k) {
 }
 
 double FvOperator::parameter(const std::string& name) const {
-  for (const auto& p : params_)
-    if (p.name == name) return p.value;
-  std::vector<std::string> names;
-  for (const auto& p : params_) names.push_back(p.name);
-  LATS_THROW(ConfigurationError, equation() << ": no parameter '" << name << "'." << didYouMean(name, names)
-                                            << " Parameters: " << join(names, ", "));
+  return const_cast<FvOperator*>(this)->findParameter(name).value;
 }
 
 void FvOperator::setParameter(const std::string& name, double value) {
+  Parameter& p = findParameter(name);
+  LATS_CHECK(std::isfinite(value), InvalidValueError,
+             equation() << ": parameter " << name << " = " << value << "; expected a finite number");
+  p.value = value;
+}
+
+Parameter& FvOperator::findParameter(const std::string& name) {
   std::vector<std::string> names;
   for (auto& p : params_) {
-    if (p.name == name) {
-      LATS_CHECK(std::isfinite(value), InvalidValueError,
-                 equation() << ": parameter " << name << " = " << value << "; expected a finite number");
-      p.value = value;
-      return;
-    }
+    if (p.name == name) return p;
     names.push_back(p.name);
   }
   LATS_THROW(ConfigurationError, equation() << ": no parameter '" << name << "'." << didYouMean(name, names)
                                             << " Parameters: " << join(names, ", "));
+}
+
+void FvOperator::setParameterRange(const std::string& name, double low, double high) {
+  Parameter& p = findParameter(name);
+  LATS_CHECK(std::isfinite(low) && std::isfinite(high) && low <= high, InvalidValueError,
+             equation() << ": sampling range [" << low << ", " << high << "] of " << name
+                        << "; expected finite bounds with low <= high");
+  p.low = low;
+  p.high = high;
 }
 
 void FvOperator::setFromOptions() {

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <stdexcept>
+#include <string>
 
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
@@ -35,6 +37,9 @@ const IntOption kSeed{"generate_seed", 1, "generate: seed of the sampled paramet
 const BoolOption kSample{"generate_sample_parameters", true,
                          "generate: draw each trajectory's parameters from their ranges (false: the -lats_<equation>_* "
                          "values for all)"};
+const StringOption kRanges{"generate_ranges", "",
+                           "generate: sampling ranges replacing the equation's, name=low:high separated by commas "
+                           "(e.g. vx=-5:5,nu=0:0)"};
 const EnumOption kParallel{
     "generate_parallel",
     "auto",
@@ -47,6 +52,36 @@ const BoolOption kProgress{"generate_progress", true, "generate: progress line (
 /// The seed of trajectory i: stream i of the generation seed.
 std::uint64_t trajectorySeed(std::uint64_t seed, std::int64_t i) {
   return SplitMix64(seed, static_cast<std::uint64_t>(i)).next();
+}
+
+/// Applies "name=low:high,..." to `op`'s sampling ranges; clear errors for malformed text.
+void applyRanges(FvOperator& op, const std::string& text) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    item.erase(std::remove(item.begin(), item.end(), ' '), item.end());  // "vx=-5:5, nu=0:0" is fine
+    start = end + 1;
+    if (item.empty()) continue;
+    const auto eq = item.find('='), colon = item.find(':', eq == std::string::npos ? 0 : eq);
+    double low = 0, high = 0;
+    std::size_t used = 0, usedHigh = 0;
+    bool ok = eq != std::string::npos && colon != std::string::npos && eq > 0;
+    if (ok) {
+      try {
+        low = std::stod(item.substr(eq + 1, colon - eq - 1), &used);
+        high = std::stod(item.substr(colon + 1), &usedHigh);
+        ok = used == colon - eq - 1 && usedHigh == item.size() - colon - 1;
+      } catch (const std::exception&) {
+        ok = false;
+      }
+    }
+    LATS_CHECK(
+        ok, InvalidValueError,
+        "generate: sampling range '" << item << "' in -lats_generate_ranges; expected name=low:high, e.g. vx=-5:5");
+    op.setParameterRange(item.substr(0, eq), low, high);
+  }
 }
 
 std::string formatSeconds(double s) {
@@ -71,6 +106,7 @@ GeneratorSettings GeneratorSettings::fromOptions() {
   s.every = kEvery.get();
   s.seed = static_cast<std::uint64_t>(kSeed.get());
   s.sampleParameters = kSample.get();
+  s.ranges = kRanges.get();
   s.parallel = kParallel.get();
   s.compression = static_cast<int>(kCompression.get());
   s.progress = kProgress.get();
@@ -105,6 +141,7 @@ GeneratorReport generateDataset(MPI_Comm comm, const GeneratorSettings& settings
 
   auto probe = fvOperators().create(settings.equation);
   probe->setFromOptions();
+  applyRanges(*probe, settings.ranges);  // malformed ranges or unknown names fail here, before any file
   const auto dims = probe->dimensions();
   const int preferred = std::find(dims.begin(), dims.end(), 2) != dims.end() ? 2 : dims.front();
   const auto mesh = meshio::PlexMesh::fromOptions(comm, preferred);
@@ -181,6 +218,7 @@ GeneratorReport generateDataset(MPI_Comm comm, const GeneratorSettings& settings
     auto op = fvOperators().create(settings.equation);
     op->setFromOptions();
     const std::uint64_t s = trajectorySeed(settings.seed, i);
+    applyRanges(*op, settings.ranges);
     if (settings.sampleParameters) sampleParameters(*op, s);
     std::vector<double> params;
     for (const auto& p : op->parameters()) params.push_back(p.value);

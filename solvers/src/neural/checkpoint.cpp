@@ -122,6 +122,13 @@ void saveCheckpoint(const std::string& dir, LatentModel& model, const ModelMetad
              ModelMismatchError,
              "coordinate normalisation needs one offset and one scale per axis ("
                  << c.spatialDim << "), got " << metadata.coordOffset.size() << " and " << metadata.coordScale.size());
+  LATS_CHECK((metadata.parameterMean.empty() && metadata.parameterStd.empty()) ||
+                 (static_cast<int64_t>(metadata.parameterMean.size()) == c.numParameters &&
+                  static_cast<int64_t>(metadata.parameterStd.size()) == c.numParameters),
+             ModelMismatchError,
+             "parameter normalisation needs one mean and one std per PDE parameter ("
+                 << c.numParameters << "), got " << metadata.parameterMean.size() << " and "
+                 << metadata.parameterStd.size());
   if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
     LATS_THROW(Error, "could not create checkpoint directory '" << dir << "'");
 
@@ -144,7 +151,9 @@ void saveCheckpoint(const std::string& dir, LatentModel& model, const ModelMetad
                    {{"mean", metadata.mean},
                     {"std", metadata.std},
                     {"coord_offset", metadata.coordOffset},
-                    {"coord_scale", metadata.coordScale}}},
+                    {"coord_scale", metadata.coordScale},
+                    {"parameter_mean", metadata.parameterMean},
+                    {"parameter_std", metadata.parameterStd}}},
                   {"provenance", provenance}};
   writeAtomically(dir + "/model.json", j.dump(2) + "\n");
 }
@@ -177,6 +186,9 @@ Checkpoint loadCheckpoint(const std::string& dir) {
     const auto& norm = j.at("normalization");
     if (norm.contains("coord_offset")) cp.metadata.coordOffset = norm.at("coord_offset").get<std::vector<double>>();
     if (norm.contains("coord_scale")) cp.metadata.coordScale = norm.at("coord_scale").get<std::vector<double>>();
+    if (norm.contains("parameter_mean"))
+      cp.metadata.parameterMean = norm.at("parameter_mean").get<std::vector<double>>();
+    if (norm.contains("parameter_std")) cp.metadata.parameterStd = norm.at("parameter_std").get<std::vector<double>>();
     for (const auto& [k, v] : j.at("provenance").items())
       cp.metadata.provenance[k] = v.is_string() ? v.get<std::string>() : v.dump();
   } catch (const json::exception& e) {

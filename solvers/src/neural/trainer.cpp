@@ -1,5 +1,8 @@
 #include "lats/solvers/neural/trainer.hpp"
 
+// torch/types.h first: clip_grad.h uses torch::Tensor without including it.
+#include <torch/types.h>
+// (separate block so include sorting keeps the order)
 #include <ATen/CPUGeneratorImpl.h>
 #include <sys/stat.h>
 #include <torch/nn/utils/clip_grad.h>
@@ -7,7 +10,6 @@
 #include <torch/serialize.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
-#include <torch/types.h>
 
 #include <algorithm>
 #include <chrono>
@@ -82,7 +84,7 @@ struct Data {
   torch::Tensor coords;                         // (N, dim)
   torch::Tensor params;                         // (M, P)
   std::vector<std::int64_t> train, validation;  // trajectory indices (complete ones)
-  std::vector<double> mean, std, coordOffset, coordScale;
+  std::vector<double> mean, std, coordOffset, coordScale, parameterMean, parameterStd;
   meshio::DatasetHeader header;
   int dimension = 0;
   std::int64_t M = 0, T = 0, N = 0, C = 0, P = 0;
@@ -136,6 +138,8 @@ Data loadData(const std::string& path, double validationFraction, const ModelMet
     d.std = use->std;
     d.coordOffset = use->coordOffset;
     d.coordScale = use->coordScale;
+    d.parameterMean = use->parameterMean;
+    d.parameterStd = use->parameterStd;
   } else {
     // Coordinates into [0, 1] along the longest axis (the same scale on every axis).
     const auto lo = std::get<0>(d.coords.min(0)), hi = std::get<0>(d.coords.max(0));
@@ -153,6 +157,20 @@ Data loadData(const std::string& path, double validationFraction, const ModelMet
       d.std.push_back(s > 1e-12 ? s : 1.0);
     }
   }
+  if (!use && d.P > 0) {
+    // PDE parameters to zero mean and unit spread over the training trajectories (a parameter
+    // that does not vary keeps scale 1).
+    auto trainParams = d.params.index_select(0, torch::tensor(d.train, torch::kInt64));
+    auto pm = trainParams.mean(0), ps = trainParams.std(0, false);
+    for (std::int64_t k = 0; k < d.P; ++k) {
+      d.parameterMean.push_back(pm[k].item<double>());
+      const double sk = ps[k].item<double>();
+      d.parameterStd.push_back(sk > 1e-12 ? sk : 1.0);
+    }
+  }
+  if (!d.parameterMean.empty())
+    d.params =
+        (d.params - torch::tensor(d.parameterMean, torch::kFloat64)) / torch::tensor(d.parameterStd, torch::kFloat64);
   auto meanT = torch::tensor(d.mean, torch::kFloat64), stdT = torch::tensor(d.std, torch::kFloat64);
   d.values = ((d.values - meanT) / stdT).to(torch::kFloat32);
   if (!d.coordOffset.empty())
@@ -343,6 +361,8 @@ struct Trainer {
     md.std = data.std;
     md.coordOffset = data.coordOffset;
     md.coordScale = data.coordScale;
+    md.parameterMean = data.parameterMean;
+    md.parameterStd = data.parameterStd;
     md.provenance["lats_version"] = lats::version();
     md.provenance["command_line"] = s.commandLine;
     md.provenance["dataset"] = s.dataset;

@@ -49,6 +49,9 @@ class FvOperator {
   /// Throws ConfigurationError for an unknown name (with a suggestion), InvalidValueError
   /// for a non-finite value.
   void setParameter(const std::string& name, double value);
+  /// Replaces the range [low, high] that sampleParameters() draws `name` from (same errors
+  /// as setParameter(), and InvalidValueError unless low <= high).
+  void setParameterRange(const std::string& name, double low, double high);
   /// The limiter used unless -lats_fv_limiter or setLimiter() says otherwise: none for
   /// equations whose solutions are smooth, Venkatakrishnan for hyperbolic ones.
   virtual Limiter defaultLimiter() const { return Limiter::Venkatakrishnan; }
@@ -87,6 +90,8 @@ class FvOperator {
   Limiter limiter_ = Limiter::Venkatakrishnan;
 
  private:
+  /// The parameter called `name`; ConfigurationError with a suggestion when there is none.
+  Parameter& findParameter(const std::string& name);
   bool limiterSet_ = false;
   double venkatK_ = 5.0;
   CellValues stiffScratch(std::int64_t rows);

@@ -21,6 +21,9 @@ struct GeneratorSettings {
   std::int64_t every = 0;        ///< with dt > 0: steps between snapshots (finalTime = snapshots x every x dt)
   std::uint64_t seed = 1;        ///< trajectory i uses the stream (seed, i)
   bool sampleParameters = true;  ///< draw each trajectory's parameters from their ranges
+  /// Replaced sampling ranges, "name=low:high" separated by commas (e.g. "vx=-5:5,nu=0:0");
+  /// empty: the equation's own ranges (doc/equations/).
+  std::string ranges;
   /// trajectories: whole trajectories per rank (each rank its own copy of the mesh);
   /// mesh: every trajectory on all ranks (the mesh partitioned); auto: trajectories when
   /// there are at least as many trajectories as ranks.
@@ -32,6 +35,7 @@ struct GeneratorSettings {
   /// From -lats_equation, -lats_generate_output, -lats_generate_trajectories,
   /// -lats_generate_snapshots, -lats_generate_final_time, -lats_generate_dt,
   /// -lats_generate_every, -lats_generate_seed, -lats_generate_sample_parameters,
+  /// -lats_generate_ranges,
   /// -lats_generate_parallel, -lats_generate_compression, -lats_generate_progress.
   static GeneratorSettings fromOptions();
 };

@@ -36,6 +36,9 @@ struct ModelMetadata {
   /// Coordinates are given to the model as (x - coordOffset) / coordScale per axis (empty:
   /// as they are), so the Fourier features see [0, 1] whatever the domain.
   std::vector<double> coordOffset, coordScale;
+  /// PDE parameters are given to the dynamics as (p - parameterMean) / parameterStd (empty:
+  /// as they are).
+  std::vector<double> parameterMean, parameterStd;
   /// Free-form provenance: lats_version, command_line, dataset, seed, steps, created, ...
   std::map<std::string, std::string> provenance;
   int64_t numComponents() const;

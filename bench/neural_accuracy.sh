@@ -1,0 +1,87 @@
+#!/bin/sh
+# Accuracy of natively trained latent models on datasets made by `lats generate`, in the
+# seeds' benchmark setups (doc/neural.md, "Accuracy"). For each case: a training and a test
+# dataset (different seeds, so the test initial conditions and parameters are unseen), then
+# `lats train` with the test set evaluated after training. Reconstruction and rollout
+# relative MSE (physical units, whole horizon) are printed by `lats train` as
+# "test ...: relative MSE reconstruction X, rollout Y".
+#
+#   bench/neural_accuracy.sh [advection|combined|gray_scott|all]
+#
+# Environment: LATS (the lats binary, default build/release/apps/lats), OUT (work
+# directory, default build/accuracy), RANKS (MPI ranks for training, default 1), SCALE
+# (multiplies the optimisation steps, default 1; 0.1 for a quick look). Reruns reuse the
+# datasets and resume or skip finished training (delete $OUT to start over).
+set -eu
+LATS=${LATS:-build/release/apps/lats}
+OUT=${OUT:-build/accuracy}
+RANKS=${RANKS:-1}
+SCALE=${SCALE:-1}
+case_name=${1:-all}
+mkdir -p "$OUT"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+steps() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); if (v < 1) v = 1; print v }'; }
+
+# generate NAME TRAJECTORIES SEED OPTIONS...
+generate() {
+  name=$1 n=$2 seed=$3
+  shift 3
+  "$LATS" generate -lats_generate_output "$OUT/$name.h5" -lats_generate_trajectories "$n" \
+    -lats_generate_seed "$seed" -lats_generate_progress false "$@"
+}
+
+# train CASE AE_STEPS DYN_STEPS OPTIONS...
+train() {
+  name=$1 ae=$(steps "$2") dyn=$(steps "$3")
+  shift 3
+  start=$(date +%s)
+  mpiexec --oversubscribe -n "$RANKS" "$LATS" train -lats_train_dataset "$OUT/$name-train.h5" \
+    -lats_train_test_dataset "$OUT/$name-test.h5" -lats_train_output "$OUT/$name-model" \
+    -lats_train_autoencoder_steps "$ae" -lats_train_dynamics_steps "$dyn" -lats_train_progress false "$@" |
+    tee "$OUT/$name.log"
+  echo "$name: training wall time $(($(date +%s) - start)) s on $RANKS rank(s)" | tee -a "$OUT/$name.log"
+}
+
+advection() {
+  # u_t + v u_x = 0 on the periodic unit interval, 128 regular cells, speed v in [-5, 5],
+  # 20 saved steps to t = 0.5.
+  common="-lats_equation advection_diffusion -lats_mesh interval -lats_mesh_cells 128 -lats_mesh_jitter 0
+    -lats_generate_ranges vx=-5:5,nu=0:0 -lats_generate_snapshots 20 -lats_generate_final_time 0.5"
+  # shellcheck disable=SC2086
+  generate advection-train 1024 1 $common
+  # shellcheck disable=SC2086
+  generate advection-test 64 2 $common
+  train advection 6000 6000 -lats_model_history 2 -lats_model_tokens 16 -lats_train_batch 32
+}
+
+combined() {
+  # u_t + (a u^2 - b u_x + c u_xx)_x = 0 on a periodic interval of length 16, 128 regular
+  # cells, (a, b, c) from [0, 3] x [0, 0.4] x [0, 1], 20 saved steps to t = 4 (unforced).
+  common="-lats_equation combined -lats_mesh interval -lats_mesh_cells 128 -lats_mesh_jitter 0 -lats_mesh_length 16
+    -lats_generate_ranges forcing_seed=0:0 -lats_generate_snapshots 20 -lats_generate_final_time 4"
+  # shellcheck disable=SC2086
+  generate combined-train 1024 1 $common
+  # shellcheck disable=SC2086
+  generate combined-test 64 2 $common
+  train combined 6000 6000 -lats_model_history 2 -lats_model_tokens 16 -lats_train_batch 32
+}
+
+gray_scott() {
+  # Gray-Scott on an irregular periodic triangulation of the unit square with 1058 cells
+  # (about 32 x 32 points), feed/kill/diffusivities sampled, 20 saved steps to t = 400.
+  common="-lats_equation gray_scott -lats_mesh_cells 23 -lats_generate_snapshots 20 -lats_generate_final_time 400"
+  # shellcheck disable=SC2086
+  generate gray_scott-train 512 1 $common
+  # shellcheck disable=SC2086
+  generate gray_scott-test 32 2 $common
+  train gray_scott 4000 4000 -lats_model_history 2 -lats_model_tokens 32 -lats_train_batch 16
+}
+
+case $case_name in
+  advection) advection ;;
+  combined) combined ;;
+  gray_scott) gray_scott ;;
+  all) advection; combined; gray_scott ;;
+  *) echo "neural_accuracy.sh: unknown case '$case_name'; expected advection, combined, gray_scott or all" >&2; exit 2 ;;
+esac
