@@ -8,14 +8,19 @@
 #
 #   bench/neural_accuracy.sh [advection|combined|gray_scott|all]
 #
+# Every model: deterministic latent dynamics with a history of 2 states, trained on full
+# meshes (point fraction 1) with 2-step unrolled dynamics, batch and steps as below.
+#
 # Environment: LATS (the lats binary, default build/release/apps/lats), OUT (work
-# directory, default build/accuracy), RANKS (MPI ranks for training, default 1), SCALE
+# directory, default build/accuracy), RANKS (MPI ranks for training, default 1), THREADS
+# (torch threads per rank, default 0: cores / ranks), SCALE
 # (multiplies the optimisation steps, default 1; 0.1 for a quick look). Reruns reuse the
 # datasets and resume or skip finished training (delete $OUT to start over).
 set -eu
 LATS=${LATS:-build/release/apps/lats}
 OUT=${OUT:-build/accuracy}
 RANKS=${RANKS:-1}
+THREADS=${THREADS:-0}
 SCALE=${SCALE:-1}
 case_name=${1:-all}
 mkdir -p "$OUT"
@@ -38,7 +43,8 @@ train() {
   start=$(date +%s)
   mpiexec --oversubscribe -n "$RANKS" "$LATS" train -lats_train_dataset "$OUT/$name-train.h5" \
     -lats_train_test_dataset "$OUT/$name-test.h5" -lats_train_output "$OUT/$name-model" \
-    -lats_train_autoencoder_steps "$ae" -lats_train_dynamics_steps "$dyn" -lats_train_progress false "$@" |
+    -lats_train_autoencoder_steps "$ae" -lats_train_dynamics_steps "$dyn" -lats_train_progress true \
+    -lats_train_point_fraction 1 -lats_train_unroll 2 -lats_threads "$THREADS" "$@" |
     tee "$OUT/$name.log"
   echo "$name: training wall time $(($(date +%s) - start)) s on $RANKS rank(s)" | tee -a "$OUT/$name.log"
 }
@@ -47,12 +53,12 @@ advection() {
   # u_t + v u_x = 0 on the periodic unit interval, 128 regular cells, speed v in [-5, 5],
   # 20 saved steps to t = 0.5.
   common="-lats_equation advection_diffusion -lats_mesh interval -lats_mesh_cells 128 -lats_mesh_jitter 0
-    -lats_generate_ranges vx=-5:5,nu=0:0 -lats_generate_snapshots 20 -lats_generate_final_time 0.5"
+    -lats_generate_ranges vx=-5:5,vy=0:0,nu=0:0 -lats_generate_snapshots 20 -lats_generate_final_time 0.5"
   # shellcheck disable=SC2086
   generate advection-train 1024 1 $common
   # shellcheck disable=SC2086
   generate advection-test 64 2 $common
-  train advection 6000 6000 -lats_model_history 2 -lats_model_tokens 16 -lats_train_batch 32
+  train advection 15000 15000 -lats_model_history 2 -lats_model_tokens 16 -lats_train_batch 32
 }
 
 combined() {
@@ -64,7 +70,7 @@ combined() {
   generate combined-train 1024 1 $common
   # shellcheck disable=SC2086
   generate combined-test 64 2 $common
-  train combined 6000 6000 -lats_model_history 2 -lats_model_tokens 16 -lats_train_batch 32
+  train combined 15000 15000 -lats_model_history 2 -lats_model_tokens 16 -lats_train_batch 32
 }
 
 gray_scott() {
@@ -72,10 +78,10 @@ gray_scott() {
   # (about 32 x 32 points), feed/kill/diffusivities sampled, 20 saved steps to t = 400.
   common="-lats_equation gray_scott -lats_mesh_cells 23 -lats_generate_snapshots 20 -lats_generate_final_time 400"
   # shellcheck disable=SC2086
-  generate gray_scott-train 512 1 $common
+  generate gray_scott-train 256 1 $common
   # shellcheck disable=SC2086
   generate gray_scott-test 32 2 $common
-  train gray_scott 4000 4000 -lats_model_history 2 -lats_model_tokens 32 -lats_train_batch 16
+  train gray_scott 6000 6000 -lats_model_history 2 -lats_model_tokens 32 -lats_train_batch 16
 }
 
 case $case_name in

@@ -1,5 +1,7 @@
 #include "lats/coupling/runge_kutta.hpp"
 
+#include "lats/coupling/surrogate_stepper.hpp"
+
 #include "lats/core/error.hpp"
 #include "lats/core/options.hpp"
 #include "lats/core/strings.hpp"
@@ -108,6 +110,7 @@ StepResult RungeKuttaStepper::doStep(State& state, double dt) {
 void registerSteppers() {
   timeSteppers().addIfAbsent("rk", "explicit Runge-Kutta (euler, ssprk2, ssprk3, rk4) over an RhsOperator",
                              [] { return std::make_unique<RungeKuttaStepper>(); });
+  registerSurrogateStepper();
 }
 
 namespace {

@@ -147,6 +147,7 @@ void saveCheckpoint(const std::string& dir, LatentModel& model, const ModelMetad
                   {"config", toJson(c)},
                   {"fields", fields},
                   {"spatial_dim", metadata.spatialDim},
+                  {"time_step", metadata.timeStep},
                   {"normalization",
                    {{"mean", metadata.mean},
                     {"std", metadata.std},
@@ -181,6 +182,7 @@ Checkpoint loadCheckpoint(const std::string& dir) {
       cp.metadata.fields.push_back(
           {f.at("name").get<std::string>(), f.at("components").get<std::vector<std::string>>()});
     cp.metadata.spatialDim = j.at("spatial_dim").get<int>();
+    cp.metadata.timeStep = j.value("time_step", 0.0);
     cp.metadata.mean = j.at("normalization").at("mean").get<std::vector<double>>();
     cp.metadata.std = j.at("normalization").at("std").get<std::vector<double>>();
     const auto& norm = j.at("normalization");

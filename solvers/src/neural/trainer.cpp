@@ -363,6 +363,12 @@ struct Trainer {
     md.coordScale = data.coordScale;
     md.parameterMean = data.parameterMean;
     md.parameterStd = data.parameterStd;
+    // The snapshot interval, when the snapshots are evenly spaced.
+    const auto& times = data.header.times;
+    const double dt = times.size() >= 2 ? times[1] - times[0] : 0.0;
+    bool even = dt > 0;
+    for (std::size_t j = 1; j < times.size() && even; ++j) even = std::abs((times[j] - times[j - 1]) - dt) <= 1e-9 * dt;
+    md.timeStep = even ? dt : 0.0;
     md.provenance["lats_version"] = lats::version();
     md.provenance["command_line"] = s.commandLine;
     md.provenance["dataset"] = s.dataset;

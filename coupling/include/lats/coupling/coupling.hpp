@@ -3,3 +3,4 @@
 /// Umbrella header of lats::coupling.
 
 #include "lats/coupling/runge_kutta.hpp"
+#include "lats/coupling/surrogate_stepper.hpp"

@@ -39,6 +39,9 @@ struct ModelMetadata {
   /// PDE parameters are given to the dynamics as (p - parameterMean) / parameterStd (empty:
   /// as they are).
   std::vector<double> parameterMean, parameterStd;
+  /// Time between the states the dynamics maps (the training data's snapshot interval);
+  /// 0: not recorded.
+  double timeStep = 0.0;
   /// Free-form provenance: lats_version, command_line, dataset, seed, steps, created, ...
   std::map<std::string, std::string> provenance;
   int64_t numComponents() const;

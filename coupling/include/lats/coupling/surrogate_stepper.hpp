@@ -1,0 +1,75 @@
+#pragma once
+/// \file surrogate_stepper.hpp
+/// The surrogate stepper: a trained latent model (checkpoint) advances the state. The state
+/// is encoded once, steps happen in latent space, and values are decoded into the state's
+/// fields after every step, every k-th step, or only when synchronize() is called.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "lats/core/time_stepper.hpp"
+#include "lats/solvers/neural/latent_rollout.hpp"
+
+namespace lats::coupling {
+
+struct SurrogateSettings {
+  std::string model;                         ///< checkpoint directory (-lats_model)
+  std::map<std::string, double> parameters;  ///< PDE parameters the model is conditioned on
+  /// Decode into the state after every k-th step (1: every step; 0: only in synchronize()).
+  /// Between decodes the fields hold the last decoded values while the time advances:
+  /// isSynchronized() says so, and hosts that read the fields call synchronize() first.
+  std::int64_t decodeEvery = 1;
+  std::int64_t ensemble = 1;  ///< seeded members (diffusion dynamics); the fields get their mean
+  std::uint64_t seed = 1;
+  double dt = 0.0;  ///< the model's time step when its checkpoint does not record one
+
+  /// From -lats_model, -lats_surrogate_parameters (name=value,...), -lats_surrogate_decode_every,
+  /// -lats_surrogate_ensemble, -lats_surrogate_seed, -lats_surrogate_dt.
+  static SurrogateSettings fromOptions();
+};
+
+/// "name=value,name=value" -> map; InvalidValueError naming the malformed item.
+std::map<std::string, double> parseParameterList(const std::string& text, const std::string& option);
+
+/// Registry type "surrogate". A step advances by the model's time step exactly: a requested
+/// dt larger than it takes the model's step (dtTaken, dtNext say so); a smaller one is
+/// Rejected with the reason. If the host changed the model's fields since the last step
+/// (detected by a checksum, collectively), the state is encoded afresh (a cold start of the
+/// history window). Non-finite decoded values give Diverged and leave the state unchanged.
+class SurrogateStepper : public TimeStepper {
+ public:
+  SurrogateStepper() = default;
+  explicit SurrogateStepper(SurrogateSettings settings);
+  ~SurrogateStepper() override;
+  std::string type() const override { return "surrogate"; }
+  void setFromOptions() override;
+  const SurrogateSettings& settings() const { return settings_; }
+
+  /// The model's time step (after setUp()).
+  double modelTimeStep() const { return modelDt_; }
+  /// Decodes the current latent state into `state` if the fields are behind. Collective.
+  void synchronize(State& state);
+  bool isSynchronized() const { return synchronized_; }
+  /// The loaded model (after setUp()).
+  solvers::neural::LatentRollout& rollout();
+
+ protected:
+  void doSetUp(const Mesh& mesh, State& state) override;
+  StepResult doStep(State& state, double dt) override;
+
+ private:
+  double checksum(const State& state) const;
+  SurrogateSettings settings_;
+  std::unique_ptr<solvers::neural::LatentRollout> rollout_;
+  double modelDt_ = 0.0;
+  double lastChecksum_ = 0.0;
+  bool synchronized_ = true;
+};
+
+/// Registers "surrogate" in lats::timeSteppers() (done by registerSteppers() and when the
+/// library is loaded).
+void registerSurrogateStepper();
+
+}  // namespace lats::coupling

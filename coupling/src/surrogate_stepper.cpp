@@ -1,0 +1,172 @@
+#include "lats/coupling/surrogate_stepper.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "lats/core/comm.hpp"
+#include "lats/core/error.hpp"
+#include "lats/core/log.hpp"
+#include "lats/core/options.hpp"
+
+namespace lats::coupling {
+namespace {
+
+const StringOption kModel{"model", "", "surrogate/hybrid: the trained model (checkpoint directory from lats train)"};
+const StringOption kParameters{
+    "surrogate_parameters", "",
+    "surrogate: values of the PDE parameters the model is conditioned on, name=value separated by commas"};
+const IntOption kDecodeEvery{"surrogate_decode_every", 1,
+                             "surrogate: decode into the host's fields every k-th step (0: only when the host reads)"};
+const IntOption kEnsemble{"surrogate_ensemble", 1,
+                          "surrogate: ensemble members (diffusion dynamics; the fields get their mean)"};
+const IntOption kSeed{"surrogate_seed", 1, "surrogate: seed of the stochastic (diffusion) latent dynamics"};
+const RealOption kDt{
+    "surrogate_dt", 0.0,
+    "surrogate: the model's time step, for checkpoints that do not record it (0: from the checkpoint)"};
+
+}  // namespace
+
+std::map<std::string, double> parseParameterList(const std::string& text, const std::string& option) {
+  std::map<std::string, double> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    item.erase(std::remove(item.begin(), item.end(), ' '), item.end());
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    double v = 0;
+    std::size_t used = 0;
+    bool ok = eq != std::string::npos && eq > 0 && eq + 1 < item.size();
+    if (ok) {
+      try {
+        v = std::stod(item.substr(eq + 1), &used);
+        ok = used == item.size() - eq - 1;
+      } catch (const std::exception&) {
+        ok = false;
+      }
+    }
+    LATS_CHECK(ok, InvalidValueError,
+               "'" << item << "' in " << option << "; expected name=value separated by commas, e.g. vx=1.5,nu=0.01");
+    out[item.substr(0, eq)] = v;
+  }
+  return out;
+}
+
+SurrogateSettings SurrogateSettings::fromOptions() {
+  SurrogateSettings s;
+  s.model = kModel.get();
+  s.parameters = parseParameterList(kParameters.get(), "-lats_surrogate_parameters");
+  s.decodeEvery = kDecodeEvery.get();
+  s.ensemble = kEnsemble.get();
+  s.seed = static_cast<std::uint64_t>(kSeed.get());
+  s.dt = kDt.get();
+  return s;
+}
+
+SurrogateStepper::SurrogateStepper(SurrogateSettings settings) : settings_(std::move(settings)) {}
+SurrogateStepper::~SurrogateStepper() = default;
+
+void SurrogateStepper::setFromOptions() { settings_ = SurrogateSettings::fromOptions(); }
+
+solvers::neural::LatentRollout& SurrogateStepper::rollout() {
+  LATS_CHECK(rollout_ != nullptr, ConfigurationError, "surrogate stepper: call setUp(mesh, state) first");
+  return *rollout_;
+}
+
+double SurrogateStepper::checksum(const State& state) const {
+  // A position-weighted sum of the model's fields over every rank: any change of the host's
+  // values (almost surely) changes it; the same values always give the same sum.
+  double local = 0.0;
+  const auto n = mesh()->ownedSize();
+  for (const auto& name : rollout_->info().fieldNames) {
+    const Field& f = state.field(name);
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), f.view());
+    for (std::int64_t i = 0; i < n; ++i)
+      for (int c = 0; c < f.numComponents(); ++c)
+        local += h(i, c) * (1.0 + 1e-3 * static_cast<double>((i * f.numComponents() + c) % 997));
+  }
+  double global = 0.0;
+  MPI_Allreduce(&local, &global, 1, MPI_DOUBLE, MPI_SUM, mesh()->comm());
+  return global;
+}
+
+void SurrogateStepper::doSetUp(const Mesh& /*mesh*/, State& state) {
+  LATS_CHECK(!settings_.model.empty(), ConfigurationError,
+             "surrogate stepper: no model; give the checkpoint directory written by lats train (-lats_model DIR)");
+  LATS_CHECK(settings_.decodeEvery >= 0, InvalidValueError,
+             "surrogate stepper: -lats_surrogate_decode_every " << settings_.decodeEvery << "; expected >= 0");
+  LATS_CHECK(settings_.dt >= 0 && std::isfinite(settings_.dt), InvalidValueError,
+             "surrogate stepper: -lats_surrogate_dt " << settings_.dt << "; expected a finite value >= 0");
+  rollout_ = std::make_unique<solvers::neural::LatentRollout>(mesh()->comm(), settings_.model);
+  const auto& info = rollout_->info();
+  modelDt_ = settings_.dt > 0 ? settings_.dt : info.timeStep;
+  LATS_CHECK(modelDt_ > 0, ConfigurationError,
+             "surrogate stepper: the checkpoint '"
+                 << settings_.model << "' does not record its time step; give it with -lats_surrogate_dt");
+  if (settings_.dt > 0 && info.timeStep > 0)
+    LATS_CHECK(std::abs(settings_.dt - info.timeStep) <= 1e-9 * info.timeStep, ConfigurationError,
+               "surrogate stepper: -lats_surrogate_dt " << settings_.dt << " differs from the time step "
+                                                        << info.timeStep << " the model was trained with");
+  rollout_->setEnsemble(settings_.ensemble, settings_.seed);
+  if (!info.parameterNames.empty() || !settings_.parameters.empty()) rollout_->setParameters(settings_.parameters);
+  rollout_->bind(mesh(), state);
+  rollout_->reset(state);
+  lastChecksum_ = checksum(state);
+  synchronized_ = true;
+  if (Comm(mesh()->comm()).rank() == 0)
+    logInfo() << "surrogate: model " << settings_.model << " (" << info.dynamics << " dynamics, history "
+              << info.history << ", dt " << modelDt_ << ", " << settings_.ensemble << " member(s))";
+}
+
+StepResult SurrogateStepper::doStep(State& state, double dt) {
+  StepResult r;
+  if (dt < modelDt_ * (1.0 - 1e-9)) {
+    r.status = StepStatus::Rejected;
+    r.reason = "the surrogate advances in steps of the model's time step " + std::to_string(modelDt_) + "; a step of " +
+               std::to_string(dt) + " is smaller (use a step and final time that are multiples of it)";
+    r.dtNext = modelDt_;
+    return r;
+  }
+  // A host that changed the fields since our last step (or since setUp) restarts the latent
+  // state from its values. Only meaningful while the fields are in sync with the latent.
+  if (synchronized_ && checksum(state) != lastChecksum_) {
+    rollout_->reset(state);
+    if (Comm(mesh()->comm()).rank() == 0)
+      logDebug() << "surrogate: the host changed the fields at t = " << state.time() << "; encoded afresh";
+  }
+  rollout_->save();
+  rollout_->advance(1);
+  if (!rollout_->isFinite()) {
+    rollout_->restore();
+    r.status = StepStatus::Diverged;
+    r.reason = "the latent state became non-finite in the surrogate step from t = " + std::to_string(state.time());
+    r.dtNext = modelDt_;
+    return r;
+  }
+  synchronized_ = false;
+  if (settings_.decodeEvery > 0 && rollout_->stepsSinceEncode() % settings_.decodeEvery == 0) synchronize(state);
+  r.dtTaken = modelDt_;
+  r.dtNext = modelDt_;
+  return r;
+}
+
+void SurrogateStepper::synchronize(State& state) {
+  if (synchronized_ || rollout_ == nullptr) return;
+  rollout_->decode(state);
+  lastChecksum_ = checksum(state);
+  synchronized_ = true;
+}
+
+void registerSurrogateStepper() {
+  timeSteppers().addIfAbsent("surrogate", "a trained latent model (-lats_model) advances the state in latent space",
+                             [] { return std::make_unique<SurrogateStepper>(); });
+}
+
+namespace {
+struct Registrar {
+  Registrar() { registerSurrogateStepper(); }
+};
+const Registrar kRegistrar;
+}  // namespace
+
+}  // namespace lats::coupling

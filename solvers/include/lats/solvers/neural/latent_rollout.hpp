@@ -1,0 +1,96 @@
+#pragma once
+/// \file latent_rollout.hpp
+/// A trained latent model applied to a host's mesh and state: encode the state's fields
+/// (exactly, with the mesh partitioned over ranks), advance in latent space any number of
+/// steps, decode on each rank's own entities. The latent state (and its history window)
+/// lives here between steps; an ensemble of seeded members is one object. This header
+/// keeps torch out of its users (the surrogate and hybrid steppers in coupling/).
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lats/core/mesh.hpp"
+#include "lats/core/state.hpp"
+
+namespace lats::solvers::neural {
+
+/// What a checkpoint says about how to use it.
+struct RolloutInfo {
+  std::string checkpoint;
+  int spatialDim = 0;
+  std::vector<std::string> fieldNames;      ///< fields the model reads and writes, in order
+  std::vector<int> fieldComponents;         ///< components of each
+  std::vector<std::string> parameterNames;  ///< PDE parameters the dynamics needs (may be empty)
+  std::int64_t history = 1;                 ///< latent states the dynamics sees
+  double timeStep = 0.0;                    ///< time between the model's steps (0: not recorded)
+  std::string dynamics;                     ///< "deterministic" or "diffusion"
+  std::int64_t numTokens = 0, latentDim = 0;
+};
+
+class LatentRollout {
+ public:
+  /// Loads the checkpoint on every rank of `comm` (a FileFormatError on one rank fails all).
+  LatentRollout(MPI_Comm comm, const std::string& checkpointDir);
+  ~LatentRollout();
+  LatentRollout(const LatentRollout&) = delete;
+  LatentRollout& operator=(const LatentRollout&) = delete;
+
+  const RolloutInfo& info() const;
+
+  /// Values of the PDE parameters the model is conditioned on; every name in
+  /// info().parameterNames is required (ConfigurationError naming the missing or unknown
+  /// ones, with a suggestion). Not needed for a model without parameters.
+  void setParameters(const std::map<std::string, double>& values);
+  /// Ensemble size (default 1) and seed of the stochastic (diffusion) dynamics: member i at
+  /// step s draws from the stream (seed, i, s), so members and steps are reproducible.
+  /// Deterministic dynamics give identical members. Resets the latent state.
+  void setEnsemble(std::int64_t members, std::uint64_t seed);
+  std::int64_t members() const;
+
+  /// Checks that `mesh` and `state` fit the model (spatial dimension, field names and
+  /// components: ModelMismatchError saying which differs) and remembers the mesh's owned
+  /// entities as the points to encode from and decode at. Collective.
+  void bind(std::shared_ptr<const Mesh> mesh, const State& state);
+  bool isBound() const;
+
+  /// Encodes `state` (owned entities of every rank) and makes it the whole history window
+  /// (a cold start: the window holds `history` copies of it). Collective.
+  void reset(const State& state);
+  /// Encodes `state` and appends it to the history window (the oldest entry drops out):
+  /// hosts that computed the previous states themselves (a hybrid run) give the dynamics a
+  /// true history this way. Collective.
+  void push(const State& state);
+  /// Whether reset() has been called since bind().
+  bool hasLatent() const;
+
+  /// Advances every member `steps` latent steps (not collective: every rank computes the
+  /// same latent state; nothing is exchanged).
+  void advance(std::int64_t steps = 1);
+  /// Latent steps taken since the last reset()/push().
+  std::int64_t stepsSinceEncode() const;
+  /// Whether every latent value of every member is finite.
+  bool isFinite() const;
+  /// Remembers the latent state (window, counters) / goes back to it (rollback).
+  void save();
+  void restore();
+
+  /// Writes the mean over the members, decoded at the owned entities, into the model's
+  /// fields of `state` (ghost entries are left alone). Not collective.
+  void decode(State& state) const;
+  /// Member `member` decoded at the owned entities, (owned x total components) row-major.
+  std::vector<double> decodeMember(std::int64_t member) const;
+  /// Standard deviation over the members at the owned entities, row-major like
+  /// decodeMember (zeros for one member).
+  std::vector<double> spread() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lats::solvers::neural

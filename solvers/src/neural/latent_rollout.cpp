@@ -1,0 +1,297 @@
+#include "lats/solvers/neural/latent_rollout.hpp"
+
+#include <torch/types.h>
+// (separate block: the torch headers below need torch/types.h first)
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "lats/core/error.hpp"
+#include "lats/core/random.hpp"
+#include "lats/core/strings.hpp"
+#include "lats/solvers/neural/checkpoint.hpp"
+#include "lats/solvers/neural/distributed.hpp"
+
+namespace lats::solvers::neural {
+
+struct LatentRollout::Impl {
+  MPI_Comm comm = MPI_COMM_NULL;
+  Checkpoint cp;
+  RolloutInfo info;
+  std::vector<double> parameters;  // in info.parameterNames order (physical units)
+  bool parametersSet = false;
+  std::int64_t members = 1;
+  std::uint64_t seed = 1;
+  std::shared_ptr<const Mesh> mesh;
+  torch::Tensor coords;  // (1, owned, dim) float32, normalised
+  torch::Tensor window;  // (E, history, M, L) float32; undefined before reset()
+  std::int64_t sinceEncode = 0, stepCount = 0;
+  struct Saved {
+    torch::Tensor window;
+    std::int64_t sinceEncode = 0, stepCount = 0;
+  } saved;
+  std::int64_t totalComponents = 0;
+
+  /// (1, owned, C) float32 normalised values of the model's fields. A non-finite value on
+  /// any rank is an InvalidValueError on every rank (the same message). Collective.
+  torch::Tensor values(const State& state) const {
+    const std::int64_t n = mesh->ownedSize();
+    auto v = torch::empty({1, n, totalComponents}, torch::kFloat64);
+    auto a = v.accessor<double, 3>();
+    std::int64_t k0 = 0;
+    double bad[3] = {-1.0, -1.0, 0.0};  // field, entity, value of the first non-finite value here
+    for (std::size_t f = 0; f < info.fieldNames.size(); ++f) {
+      const Field& field = state.field(info.fieldNames[f]);
+      auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), field.view());
+      for (std::int64_t i = 0; i < n; ++i)
+        for (int c = 0; c < info.fieldComponents[f]; ++c) {
+          const double x = host(i, c);
+          if (!std::isfinite(x) && bad[0] < 0) {
+            bad[0] = static_cast<double>(f);
+            bad[1] = static_cast<double>(i);
+            bad[2] = x;
+          }
+          a[0][i][k0 + c] = (x - cp.metadata.mean[k0 + c]) / cp.metadata.std[k0 + c];
+        }
+      k0 += info.fieldComponents[f];
+    }
+    int rank = 0, size = 1;
+    MPI_Comm_rank(mesh->comm(), &rank);
+    MPI_Comm_size(mesh->comm(), &size);
+    int first = bad[0] >= 0 ? rank : size;
+    MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, mesh->comm());
+    if (first < size) {
+      MPI_Bcast(bad, 3, MPI_DOUBLE, first, mesh->comm());
+      LATS_THROW(InvalidValueError, "surrogate: field '" << info.fieldNames[static_cast<std::size_t>(bad[0])]
+                                                         << "' has a non-finite value (" << bad[2]
+                                                         << ") at local entity " << static_cast<std::int64_t>(bad[1])
+                                                         << " of rank " << first << "; cannot encode it");
+    }
+    return v.to(torch::kFloat32);
+  }
+
+  /// Latent mean (1, M, L) of `state`, exact over the ranks of the mesh.
+  torch::Tensor encode(const State& state) {
+    const auto v = values(state);
+    c10::InferenceMode guard;
+    const auto tokens = encodeDistributed(cp.model->encoder(), coords, v, mesh->comm());
+    return cp.model->bottleneck()(tokens, false).mean;
+  }
+
+  torch::Tensor parameterTensor(std::int64_t batch) const {
+    if (info.parameterNames.empty()) return {};
+    std::vector<double> p(parameters);
+    const auto& pm = cp.metadata.parameterMean;
+    const auto& ps = cp.metadata.parameterStd;
+    if (!pm.empty())
+      for (std::size_t k = 0; k < p.size(); ++k) p[k] = (p[k] - pm[k]) / ps[k];
+    return torch::tensor(p, torch::kFloat64).to(torch::kFloat32).unsqueeze(0).expand({batch, -1}).contiguous();
+  }
+
+  /// (E, owned, C) physical values of every member.
+  torch::Tensor decodeAll() {
+    LATS_CHECK(window.defined(), ConfigurationError, "surrogate: decode before any state was encoded (reset())");
+    c10::InferenceMode guard;
+    const auto E = window.size(0);
+    const auto last = window.select(1, window.size(1) - 1);  // (E, M, L)
+    const auto out = cp.model->decode(last, coords.expand({E, -1, -1})).to(torch::kFloat64);
+    return out * torch::tensor(cp.metadata.std, torch::kFloat64) + torch::tensor(cp.metadata.mean, torch::kFloat64);
+  }
+};
+
+LatentRollout::LatentRollout(MPI_Comm comm, const std::string& checkpointDir) : impl_(std::make_unique<Impl>()) {
+  impl_->comm = comm;
+  // Every rank reads the same files, so a bad checkpoint fails on every rank alike.
+  impl_->cp = loadCheckpoint(checkpointDir);
+  impl_->cp.model->eval();
+  const auto& md = impl_->cp.metadata;
+  const auto& c = impl_->cp.config;
+  RolloutInfo& info = impl_->info;
+  info.checkpoint = checkpointDir;
+  info.spatialDim = md.spatialDim;
+  for (const auto& f : md.fields) {
+    info.fieldNames.push_back(f.name);
+    info.fieldComponents.push_back(static_cast<int>(f.components.size()));
+    impl_->totalComponents += static_cast<std::int64_t>(f.components.size());
+  }
+  if (c.numParameters > 0) {
+    const auto it = md.provenance.find("parameter_names");
+    std::vector<std::string> names;
+    if (it != md.provenance.end()) {
+      std::stringstream ss(it->second);
+      for (std::string name; std::getline(ss, name, ',');)
+        if (!name.empty()) names.push_back(name);
+    }
+    LATS_CHECK(static_cast<std::int64_t>(names.size()) == c.numParameters, FileFormatError,
+               "model checkpoint '" << checkpointDir << "': the dynamics takes " << c.numParameters
+                                    << " PDE parameters but provenance.parameter_names lists " << names.size()
+                                    << "; the checkpoint is incomplete (retrain or add the names)");
+    info.parameterNames = names;
+  }
+  info.history = c.history;
+  info.timeStep = md.timeStep;
+  info.dynamics = c.dynamics;
+  info.numTokens = c.numTokens;
+  info.latentDim = c.latentDim;
+}
+
+LatentRollout::~LatentRollout() = default;
+
+const RolloutInfo& LatentRollout::info() const { return impl_->info; }
+
+void LatentRollout::setParameters(const std::map<std::string, double>& values) {
+  const auto& names = impl_->info.parameterNames;
+  for (const auto& [name, v] : values)
+    LATS_CHECK(std::find(names.begin(), names.end(), name) != names.end(), ConfigurationError,
+               "surrogate: the model has no PDE parameter '"
+                   << name << "'." << didYouMean(name, names)
+                   << " Its parameters: " << (names.empty() ? std::string("(none)") : join(names, ", ")));
+  std::vector<double> p;
+  std::vector<std::string> missing;
+  for (const auto& name : names) {
+    const auto it = values.find(name);
+    if (it == values.end()) {
+      missing.push_back(name);
+      continue;
+    }
+    LATS_CHECK(std::isfinite(it->second), InvalidValueError,
+               "surrogate: PDE parameter " << name << " = " << it->second << "; expected a finite number");
+    p.push_back(it->second);
+  }
+  LATS_CHECK(missing.empty(), ConfigurationError,
+             "surrogate: the model is conditioned on the PDE parameters "
+                 << join(names, ", ") << " but no value was given for " << join(missing, ", ")
+                 << " (set them with -lats_surrogate_parameters name=value,...)");
+  impl_->parameters = p;
+  impl_->parametersSet = true;
+}
+
+void LatentRollout::setEnsemble(std::int64_t members, std::uint64_t seed) {
+  LATS_CHECK(members >= 1, InvalidValueError, "surrogate: ensemble of " << members << " members; expected at least 1");
+  impl_->members = members;
+  impl_->seed = seed;
+  impl_->window = torch::Tensor();
+}
+
+std::int64_t LatentRollout::members() const { return impl_->members; }
+
+void LatentRollout::bind(std::shared_ptr<const Mesh> mesh, const State& state) {
+  LATS_CHECK(mesh != nullptr, InvalidValueError, "surrogate: bind() without a mesh");
+  validateAgainst(impl_->cp.metadata, *mesh, state);
+  for (std::size_t f = 0; f < impl_->info.fieldNames.size(); ++f)
+    LATS_CHECK(state.field(impl_->info.fieldNames[f]).size() >= mesh->ownedSize(), DimensionMismatchError,
+               "surrogate: field '" << impl_->info.fieldNames[f] << "' has "
+                                    << state.field(impl_->info.fieldNames[f]).size() << " entries but the mesh owns "
+                                    << mesh->ownedSize());
+  const std::int64_t n = mesh->ownedSize();
+  const int d = mesh->dimension();
+  auto xyz = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), mesh->coordinates());
+  auto x = torch::empty({1, n, d}, torch::kFloat64);
+  auto a = x.accessor<double, 3>();
+  const auto& off = impl_->cp.metadata.coordOffset;
+  const auto& scale = impl_->cp.metadata.coordScale;
+  for (std::int64_t i = 0; i < n; ++i)
+    for (int k = 0; k < d; ++k) a[0][i][k] = off.empty() ? xyz(i, k) : (xyz(i, k) - off[k]) / scale[k];
+  impl_->coords = x.to(torch::kFloat32);
+  impl_->mesh = std::move(mesh);
+  impl_->window = torch::Tensor();
+}
+
+bool LatentRollout::isBound() const { return impl_->mesh != nullptr; }
+
+void LatentRollout::reset(const State& state) {
+  LATS_CHECK(isBound(), ConfigurationError, "surrogate: reset() before bind()");
+  const auto z = impl_->encode(state);  // (1, M, L)
+  impl_->window = z.unsqueeze(1).expand({impl_->members, impl_->info.history, -1, -1}).contiguous();
+  impl_->sinceEncode = 0;
+}
+
+void LatentRollout::push(const State& state) {
+  if (!hasLatent()) return reset(state);
+  const auto z = impl_->encode(state).unsqueeze(1).expand({impl_->members, 1, -1, -1});
+  impl_->window = torch::cat({impl_->window.slice(1, 1), z}, 1).contiguous();
+  impl_->sinceEncode = 0;
+}
+
+bool LatentRollout::hasLatent() const { return impl_->window.defined(); }
+
+void LatentRollout::advance(std::int64_t steps) {
+  LATS_CHECK(hasLatent(), ConfigurationError, "surrogate: advance() before a state was encoded (reset())");
+  LATS_CHECK(impl_->info.parameterNames.empty() || impl_->parametersSet, ConfigurationError,
+             "surrogate: the model is conditioned on the PDE parameters "
+                 << join(impl_->info.parameterNames, ", ")
+                 << "; give their values (-lats_surrogate_parameters name=value,...)");
+  c10::InferenceMode guard;
+  auto& m = impl_->cp.model;
+  const auto E = impl_->members;
+  const auto params = impl_->parameterTensor(E);
+  for (std::int64_t s = 0; s < steps; ++s) {
+    torch::Tensor next;
+    if (impl_->info.dynamics == "diffusion") {
+      // Member i at global step t: its own seeded stream, independent of how steps are grouped.
+      std::vector<torch::Tensor> draws;
+      const auto current = impl_->window.select(1, impl_->window.size(1) - 1);
+      for (std::int64_t i = 0; i < E; ++i) {
+        const std::uint64_t stream = SplitMix64(impl_->seed, static_cast<std::uint64_t>(i) * 0x9E3779B97F4A7C15ULL +
+                                                                 static_cast<std::uint64_t>(impl_->stepCount))
+                                         .next();
+        const auto p = params.defined() ? params.slice(0, i, i + 1) : torch::Tensor();
+        draws.push_back(m->refiner()->sample(current.slice(0, i, i + 1), 1, stream, p)[0]);
+      }
+      next = torch::cat(draws, 0);
+    } else {
+      next = m->step(impl_->window, params);
+    }
+    impl_->window = torch::cat({impl_->window.slice(1, 1), next.unsqueeze(1)}, 1);
+    ++impl_->sinceEncode;
+    ++impl_->stepCount;
+  }
+}
+
+std::int64_t LatentRollout::stepsSinceEncode() const { return impl_->sinceEncode; }
+
+bool LatentRollout::isFinite() const {
+  return !impl_->window.defined() || torch::isfinite(impl_->window).all().item<bool>();
+}
+
+void LatentRollout::save() { impl_->saved = {impl_->window, impl_->sinceEncode, impl_->stepCount}; }
+
+void LatentRollout::restore() {
+  impl_->window = impl_->saved.window;  // tensors are never modified in place: sharing is safe
+  impl_->sinceEncode = impl_->saved.sinceEncode;
+  impl_->stepCount = impl_->saved.stepCount;
+}
+
+void LatentRollout::decode(State& state) const {
+  const auto all = impl_->decodeAll();  // (E, n, C)
+  const auto mean = all.mean(0).contiguous();
+  auto a = mean.accessor<double, 2>();
+  const std::int64_t n = impl_->mesh->ownedSize();
+  std::int64_t k0 = 0;
+  for (std::size_t f = 0; f < impl_->info.fieldNames.size(); ++f) {
+    Field& field = state.field(impl_->info.fieldNames[f]);
+    auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), field.view());
+    for (std::int64_t i = 0; i < n; ++i)
+      for (int c = 0; c < impl_->info.fieldComponents[f]; ++c) host(i, c) = a[i][k0 + c];
+    Kokkos::deep_copy(field.view(), host);
+    k0 += impl_->info.fieldComponents[f];
+  }
+}
+
+std::vector<double> LatentRollout::decodeMember(std::int64_t member) const {
+  LATS_CHECK(member >= 0 && member < impl_->members, InvalidValueError,
+             "surrogate: member " << member << " of an ensemble of " << impl_->members);
+  const auto m = impl_->decodeAll()[member].contiguous();
+  return std::vector<double>(m.data_ptr<double>(), m.data_ptr<double>() + m.numel());
+}
+
+std::vector<double> LatentRollout::spread() const {
+  const auto all = impl_->decodeAll();
+  const auto s = (all.size(0) > 1 ? all.std(0, false) : torch::zeros_like(all[0])).contiguous();
+  return std::vector<double>(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
+}
+
+}  // namespace lats::solvers::neural

@@ -1,0 +1,285 @@
+// The surrogate stepper on a model trained by lats train on data from the Burgers solver:
+// its steps equal a direct computation with the checkpoint (also with the mesh partitioned
+// over ranks), lazy decoding, re-encoding after a host change, step-size contract, ensembles
+// and bad input.
+#include <gtest/gtest.h>
+#include <petscsys.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <map>
+
+#include "lats/core/comm.hpp"
+#include "lats/core/error.hpp"
+#include "lats/coupling/surrogate_stepper.hpp"
+#include "lats/meshio/plex_mesh.hpp"
+#include "lats/solvers/classical/fv_operator.hpp"
+#include "lats/solvers/classical/generator.hpp"
+#include "lats/solvers/neural/checkpoint.hpp"
+#include "lats/solvers/neural/trainer.hpp"
+#include "test_support.hpp"
+
+namespace nn = lats::solvers::neural;
+using lats::coupling::SurrogateSettings;
+using lats::coupling::SurrogateStepper;
+
+namespace {
+
+constexpr double kDt = 0.05;  // snapshot interval of the training data
+constexpr double kNu = 0.02;
+
+/// Burgers data (32-cell periodic interval, nu sampled) and a small model trained on it
+/// with a history of 2 and the PDE parameter nu; made once per process.
+const std::string& checkpoint() {
+  static std::string dir;
+  if (!dir.empty()) return dir;
+  lats::solvers::registerFvOperators();
+  const std::string tmp = lats::test::sharedTempDir(MPI_COMM_WORLD, "surrogate");
+  lats::solvers::GeneratorSettings g;
+  g.equation = "burgers";
+  g.output = tmp + "/burgers.h5";
+  g.trajectories = 12;
+  g.snapshots = 8;
+  g.finalTime = 8 * kDt;
+  g.progress = false;
+  lats::solvers::generateDataset(MPI_COMM_WORLD, g);
+  nn::TrainerSettings s;
+  s.dataset = g.output;
+  s.output = tmp + "/model";
+  s.autoencoderSteps = 120;
+  s.dynamicsSteps = 60;
+  s.batchSize = 8;
+  s.learningRate = 3e-3;
+  s.validateEvery = 1000;
+  s.progress = false;
+  s.model.history = 2;
+  s.model.numTokens = 8;
+  s.model.tokenDim = 32;
+  s.model.dynamicsDim = 32;
+  s.model.dynamicsDepth = 2;
+  nn::trainModel(MPI_COMM_WORLD, s);
+  dir = s.output;
+  return dir;
+}
+
+std::shared_ptr<const lats::meshio::PlexMesh> intervalMesh(MPI_Comm comm) {
+  lats::meshio::IntervalSpec spec;
+  spec.cells = 32;  // the generator's default mesh for a 1D equation
+  return lats::meshio::PlexMesh::interval(comm, spec);
+}
+
+/// A state with field "burgers" (component u) holding sin(2 pi x) + 0.5 on the mesh.
+lats::State initialState(const lats::Mesh& mesh, double shift = 0.0) {
+  lats::Field u("burgers", mesh.size(), {"u"});
+  auto x = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), mesh.coordinates());
+  for (std::int64_t i = 0; i < mesh.size(); ++i) u.view()(i, 0) = std::sin(2 * M_PI * (x(i, 0) + shift)) + 0.5;
+  lats::State s;
+  s.add(u);
+  return s;
+}
+
+SurrogateSettings settings() {
+  SurrogateSettings s;
+  s.model = checkpoint();
+  s.parameters = {{"nu", kNu}};
+  return s;
+}
+
+/// Values after `steps` steps computed directly from the checkpoint on the whole mesh
+/// (one rank), by global id.
+std::map<std::int64_t, double> reference(int steps, double shift = 0.0) {
+  auto plex = intervalMesh(MPI_COMM_SELF);
+  const auto& mesh = *plex->mesh();
+  const auto state = initialState(mesh, shift);
+  auto cp = nn::loadCheckpoint(checkpoint());
+  cp.model->eval();
+  torch::NoGradGuard g;
+  const auto& md = cp.metadata;
+  const std::int64_t n = mesh.ownedSize();
+  auto xyz = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), mesh.coordinates());
+  auto coords = torch::empty({1, n, 1}, torch::kFloat64), values = torch::empty({1, n, 1}, torch::kFloat64);
+  for (std::int64_t i = 0; i < n; ++i) {
+    coords[0][i][0] = (xyz(i, 0) - md.coordOffset[0]) / md.coordScale[0];
+    values[0][i][0] = (state.field("burgers").view()(i, 0) - md.mean[0]) / md.std[0];
+  }
+  coords = coords.to(torch::kFloat32);
+  const auto z = cp.model->encode(coords, values.to(torch::kFloat32));
+  auto window = torch::stack({z, z}, 1);  // cold start: the history holds the state twice
+  EXPECT_EQ(md.provenance.at("parameter_names"), "nu");
+  const auto p = torch::tensor({(kNu - md.parameterMean[0]) / md.parameterStd[0]}, torch::kFloat32).view({1, 1});
+  for (int s = 0; s < steps; ++s) {
+    const auto next = cp.model->step(window, p);
+    window = torch::cat({window.slice(1, 1), next.unsqueeze(1)}, 1);
+  }
+  const auto u = cp.model->decode(window.select(1, 1), coords).to(torch::kFloat64) * md.std[0] + md.mean[0];
+  std::map<std::int64_t, double> out;
+  auto ids = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), mesh.globalIds());
+  for (std::int64_t i = 0; i < n; ++i) out[ids(i)] = u[0][i][0].item<double>();
+  return out;
+}
+
+double maxRelativeDifference(const lats::Mesh& mesh, const lats::State& state,
+                             const std::map<std::int64_t, double>& ref) {
+  auto ids = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), mesh.globalIds());
+  double worst = 0.0, scale = 0.0;
+  for (const auto& [id, v] : ref) scale = std::max(scale, std::abs(v));
+  for (std::int64_t i = 0; i < mesh.ownedSize(); ++i)
+    worst = std::max(worst, std::abs(state.field("burgers").view()(i, 0) - ref.at(ids(i))) / scale);
+  MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPI_DOUBLE, MPI_MAX, mesh.comm());
+  return worst;
+}
+
+TEST(Surrogate, StepsEqualTheCheckpointsOwnComputationOnAnyRankCount) {
+  auto plex = intervalMesh(MPI_COMM_WORLD);
+  auto state = initialState(*plex->mesh());
+  SurrogateStepper stepper(settings());
+  stepper.setUp(plex->mesh(), state);
+  EXPECT_DOUBLE_EQ(stepper.modelTimeStep(), kDt);  // recorded by lats train from the snapshot times
+  EXPECT_EQ(stepper.rollout().info().history, 2);
+  for (int s = 0; s < 3; ++s) {
+    const auto r = stepper.step(state, kDt);
+    ASSERT_TRUE(r.ok()) << r.reason;
+    EXPECT_DOUBLE_EQ(r.dtTaken, kDt);
+  }
+  EXPECT_NEAR(state.time(), 3 * kDt, 1e-15);
+  EXPECT_EQ(state.stepIndex(), 3);
+  const double diff = maxRelativeDifference(*plex->mesh(), state, reference(3));
+  std::printf("[surrogate] %d rank(s): max relative difference to the direct computation %.2e\n", lats::Comm().size(),
+              diff);
+  EXPECT_LT(diff, 1e-5);  // float32; partitioned encoding sums in another order
+  // The registry creates the same stepper from the options database.
+  auto byName = lats::timeSteppers().create("surrogate");
+  EXPECT_EQ(byName->type(), "surrogate");
+}
+
+TEST(Surrogate, LazyDecodingAndHostChanges) {
+  auto plex = intervalMesh(MPI_COMM_WORLD);
+  const auto& mesh = *plex->mesh();
+  auto s0 = initialState(mesh);
+  auto lazy = settings();
+  lazy.decodeEvery = 0;
+  SurrogateStepper stepper(lazy);
+  auto state = s0.clone();
+  stepper.setUp(plex->mesh(), state);
+  ASSERT_TRUE(stepper.advance(state, 3 * kDt, kDt).ok());
+  EXPECT_FALSE(stepper.isSynchronized());
+  // The fields still hold the initial values until the host asks.
+  double unchanged = 0.0;
+  for (std::int64_t i = 0; i < mesh.ownedSize(); ++i)
+    unchanged = std::max(unchanged, std::abs(state.field("burgers").view()(i, 0) - s0.field("burgers").view()(i, 0)));
+  EXPECT_EQ(unchanged, 0.0);
+  stepper.synchronize(state);
+  EXPECT_TRUE(stepper.isSynchronized());
+  EXPECT_LT(maxRelativeDifference(mesh, state, reference(3)), 1e-5);
+
+  // The host replaces the state (another initial condition): the next step starts from it.
+  auto other = initialState(mesh, 0.25);
+  state.copyFrom(other);
+  ASSERT_TRUE(stepper.step(state, kDt).ok());
+  stepper.synchronize(state);
+  EXPECT_LT(maxRelativeDifference(mesh, state, reference(1, 0.25)), 1e-5);
+}
+
+TEST(Surrogate, StepSizeContract) {
+  auto plex = intervalMesh(MPI_COMM_WORLD);
+  auto state = initialState(*plex->mesh());
+  SurrogateStepper stepper(settings());
+  stepper.setUp(plex->mesh(), state);
+  const auto small = stepper.step(state, 0.5 * kDt);
+  EXPECT_EQ(small.status, lats::StepStatus::Rejected);
+  EXPECT_NE(small.reason.find("model's time step"), std::string::npos) << small.reason;
+  EXPECT_EQ(state.time(), 0.0);
+  const auto big = stepper.step(state, 3 * kDt);  // takes one model step
+  ASSERT_TRUE(big.ok());
+  EXPECT_DOUBLE_EQ(big.dtTaken, kDt);
+  EXPECT_DOUBLE_EQ(big.dtNext, kDt);
+  // advance() lands on a multiple of the model's step exactly.
+  ASSERT_TRUE(stepper.advance(state, 1.0, kDt).ok());
+  EXPECT_EQ(state.time(), 1.0);
+  EXPECT_EQ(state.stepIndex(), 20);
+}
+
+TEST(Surrogate, EnsembleOfADeterministicModelHasNoSpread) {
+  auto plex = intervalMesh(MPI_COMM_WORLD);
+  auto state = initialState(*plex->mesh());
+  auto s = settings();
+  s.ensemble = 3;
+  SurrogateStepper stepper(s);
+  stepper.setUp(plex->mesh(), state);
+  ASSERT_TRUE(stepper.step(state, kDt).ok());
+  EXPECT_EQ(stepper.rollout().members(), 3);
+  for (double v : stepper.rollout().spread()) EXPECT_LT(v, 1e-6);  // identical up to float32 batching
+  EXPECT_LT(maxRelativeDifference(*plex->mesh(), state, reference(1)), 1e-5);
+}
+
+TEST(Surrogate, BadInputIsAClearErrorOnEveryRank) {
+  auto plex = intervalMesh(MPI_COMM_WORLD);
+  const auto mesh = plex->mesh();
+  auto state = initialState(*mesh);
+  {
+    SurrogateStepper stepper{SurrogateSettings{}};
+    const auto m = lats::test::messageOf<lats::ConfigurationError>([&] { stepper.setUp(mesh, state); });
+    EXPECT_NE(m.find("no model; give the checkpoint directory"), std::string::npos) << m;
+  }
+  {
+    auto s = settings();
+    s.parameters.clear();
+    SurrogateStepper stepper(s);
+    const auto m = lats::test::messageOf<lats::ConfigurationError>([&] { stepper.setUp(mesh, state); });
+    EXPECT_NE(m.find("conditioned on the PDE parameters nu but no value was given for nu"), std::string::npos) << m;
+  }
+  {
+    auto s = settings();
+    s.parameters["mu"] = 1.0;
+    SurrogateStepper stepper(s);
+    const auto m = lats::test::messageOf<lats::ConfigurationError>([&] { stepper.setUp(mesh, state); });
+    EXPECT_NE(m.find("no PDE parameter 'mu'. Did you mean 'nu'?"), std::string::npos) << m;
+  }
+  {
+    lats::Field v("velocity", mesh->size(), {"u"});
+    lats::State wrong;
+    wrong.add(v);
+    SurrogateStepper stepper(settings());
+    const auto m = lats::test::messageOf<lats::ModelMismatchError>([&] { stepper.setUp(mesh, wrong); });
+    EXPECT_NE(m.find("expects a field 'burgers' that the state does not have"), std::string::npos) << m;
+  }
+  {
+    lats::meshio::UnitSquareSpec sq;
+    sq.cellsPerSide = 4;
+    auto square = lats::meshio::PlexMesh::unitSquare(MPI_COMM_WORLD, sq);
+    auto s2 = initialState(*square->mesh());
+    SurrogateStepper stepper(settings());
+    const auto m = lats::test::messageOf<lats::ModelMismatchError>([&] { stepper.setUp(square->mesh(), s2); });
+    EXPECT_NE(m.find("trained on a 1D domain but the mesh"), std::string::npos) << m;
+  }
+  {
+    auto s = settings();
+    s.dt = 0.1;
+    SurrogateStepper stepper(s);
+    const auto m = lats::test::messageOf<lats::ConfigurationError>([&] { stepper.setUp(mesh, state); });
+    EXPECT_NE(m.find("differs from the time step 0.05 the model was trained with"), std::string::npos) << m;
+  }
+  {
+    // A NaN on the last rank only: every rank gets the same error.
+    auto bad = state.clone();
+    if (lats::Comm().rank() == lats::Comm().size() - 1) bad.field("burgers").view()(0, 0) = std::nan("");
+    SurrogateStepper stepper(settings());
+    const auto m = lats::test::messageOf<lats::InvalidValueError>([&] { stepper.setUp(mesh, bad); });
+    EXPECT_NE(
+        m.find("has a non-finite value (nan) at local entity 0 of rank " + std::to_string(lats::Comm().size() - 1)),
+        std::string::npos)
+        << m;
+  }
+  {
+    auto s = settings();
+    s.model = "/nonexistent/model";
+    SurrogateStepper stepper(s);
+    const auto m = lats::test::messageOf<lats::FileFormatError>([&] { stepper.setUp(mesh, state); });
+    EXPECT_NE(m.find("/nonexistent/model/model.json"), std::string::npos) << m;
+  }
+  const auto m = lats::test::messageOf<lats::InvalidValueError>(
+      [] { lats::coupling::parseParameterList("nu=0.1,mu", "-lats_surrogate_parameters"); });
+  EXPECT_NE(m.find("'mu' in -lats_surrogate_parameters; expected name=value"), std::string::npos) << m;
+}
+
+}  // namespace
