@@ -1,5 +1,7 @@
 #include "lats/coupling/runge_kutta.hpp"
 
+#include "lats/coupling/classical_stepper.hpp"
+#include "lats/coupling/hybrid_stepper.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
 
 #include "lats/core/error.hpp"
@@ -111,6 +113,8 @@ void registerSteppers() {
   timeSteppers().addIfAbsent("rk", "explicit Runge-Kutta (euler, ssprk2, ssprk3, rk4) over an RhsOperator",
                              [] { return std::make_unique<RungeKuttaStepper>(); });
   registerSurrogateStepper();
+  registerClassicalStepper();
+  registerHybridStepper();
 }
 
 namespace {

@@ -157,6 +157,12 @@ void SurrogateStepper::synchronize(State& state) {
   synchronized_ = true;
 }
 
+void SurrogateStepper::pushHistory(const State& state) {
+  rollout().push(state);
+  lastChecksum_ = checksum(state);
+  synchronized_ = true;
+}
+
 void registerSurrogateStepper() {
   timeSteppers().addIfAbsent("surrogate", "a trained latent model (-lats_model) advances the state in latent space",
                              [] { return std::make_unique<SurrogateStepper>(); });

@@ -1,7 +1,6 @@
-// The surrogate stepper on a model trained by lats train on data from the Burgers solver:
-// its steps equal a direct computation with the checkpoint (also with the mesh partitioned
-// over ranks), lazy decoding, re-encoding after a host change, step-size contract, ensembles
-// and bad input.
+// The classical, surrogate and hybrid steppers; the surrogate uses a model trained by lats train on data from the
+// Burgers solver: its steps equal a direct computation with the checkpoint (also with the mesh partitioned over ranks),
+// lazy decoding, re-encoding after a host change, step-size contract, ensembles and bad input.
 #include <gtest/gtest.h>
 #include <petscsys.h>
 #include <torch/torch.h>
@@ -11,9 +10,12 @@
 
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
+#include "lats/coupling/classical_stepper.hpp"
+#include "lats/coupling/hybrid_stepper.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
 #include "lats/meshio/plex_mesh.hpp"
 #include "lats/solvers/classical/fv_operator.hpp"
+#include "lats/solvers/classical/fv_solver.hpp"
 #include "lats/solvers/classical/generator.hpp"
 #include "lats/solvers/neural/checkpoint.hpp"
 #include "lats/solvers/neural/trainer.hpp"
@@ -280,6 +282,151 @@ TEST(Surrogate, BadInputIsAClearErrorOnEveryRank) {
   const auto m = lats::test::messageOf<lats::InvalidValueError>(
       [] { lats::coupling::parseParameterList("nu=0.1,mu", "-lats_surrogate_parameters"); });
   EXPECT_NE(m.find("'mu' in -lats_surrogate_parameters; expected name=value"), std::string::npos) << m;
+}
+
+/// Owned values of the "burgers" field by global id, gathered on every rank.
+std::map<std::int64_t, double> byId(const lats::Mesh& mesh, const lats::State& state) {
+  auto ids = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), mesh.globalIds());
+  std::vector<double> local;
+  for (std::int64_t i = 0; i < mesh.ownedSize(); ++i) {
+    local.push_back(static_cast<double>(ids(i)));
+    local.push_back(state.field("burgers").view()(i, 0));
+  }
+  int n = static_cast<int>(local.size()), size = lats::Comm().size();
+  std::vector<int> counts(size), offsets(size, 0);
+  MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  for (int r = 1; r < size; ++r) offsets[r] = offsets[r - 1] + counts[r - 1];
+  std::vector<double> all(offsets.back() + counts.back());
+  MPI_Allgatherv(local.data(), n, MPI_DOUBLE, all.data(), counts.data(), offsets.data(), MPI_DOUBLE, MPI_COMM_WORLD);
+  std::map<std::int64_t, double> out;
+  for (std::size_t k = 0; k < all.size(); k += 2) out[static_cast<std::int64_t>(all[k])] = all[k + 1];
+  return out;
+}
+
+std::unique_ptr<lats::coupling::ClassicalStepper> classical(std::shared_ptr<const lats::meshio::PlexMesh> plex) {
+  auto c = std::make_unique<lats::coupling::ClassicalStepper>(plex, "burgers");
+  c->setParameter("nu", kNu);
+  return c;
+}
+
+/// The Burgers solver itself, advanced in the same macro steps, on one rank.
+std::map<std::int64_t, double> classicalReference(int steps) {
+  auto plex = intervalMesh(MPI_COMM_SELF);
+  auto op = lats::solvers::fvOperators().create("burgers");
+  op->setParameter("nu", kNu);
+  lats::solvers::FvSolver solver(plex, std::move(op));
+  solver.setFromOptions();
+  auto s = initialState(*plex->mesh());
+  std::vector<double> v;
+  for (std::int64_t i = 0; i < plex->mesh()->ownedSize(); ++i) v.push_back(s.field("burgers").view()(i, 0));
+  solver.setSolution(v);
+  for (int k = 1; k <= steps; ++k) {
+    EXPECT_TRUE(solver.advance(k * kDt).ok());
+    EXPECT_NEAR(solver.time(), k * kDt, 1e-14);  // lands on the target time (SSP RK ignores MATCHSTEP)
+  }
+  v = solver.values();
+  auto ids = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), plex->mesh()->globalIds());
+  std::map<std::int64_t, double> out;
+  for (std::int64_t i = 0; i < plex->mesh()->ownedSize(); ++i) out[ids(i)] = v[i];
+  return out;
+}
+
+TEST(Classical, MacroStepsEqualTheSolverOnAnyRankCount) {
+  lats::solvers::registerFvOperators();
+  auto plex = intervalMesh(MPI_COMM_WORLD);
+  auto state = initialState(*plex->mesh());
+  auto stepper = classical(plex);
+  stepper->setUp(plex->mesh(), state);
+  ASSERT_TRUE(stepper->advance(state, 4 * kDt, kDt).ok());
+  EXPECT_EQ(state.stepIndex(), 4);
+  EXPECT_EQ(byId(*plex->mesh(), state), classicalReference(4));  // bit for bit, 1 or 2 ranks
+  // Bad input.
+  auto m = lats::test::messageOf<lats::ConfigurationError>([&] { lats::coupling::ClassicalStepper(plex, "burger"); });
+  EXPECT_NE(m.find("Did you mean 'burgers'?"), std::string::npos) << m;
+  lats::State wrong;
+  wrong.add(lats::Field("u", plex->mesh()->size(), {"u"}));
+  auto other = classical(plex);
+  m = lats::test::messageOf<lats::ConfigurationError>([&] { other->setUp(plex->mesh(), wrong); });
+  EXPECT_NE(m.find("the state has no field 'burgers'"), std::string::npos) << m;
+  auto noMesh = std::make_unique<lats::coupling::ClassicalStepper>();
+  m = lats::test::messageOf<lats::ConfigurationError>([&] { noMesh->setUp(plex->mesh(), state); });
+  EXPECT_NE(m.find("no finite-volume mesh"), std::string::npos) << m;
+}
+
+lats::coupling::HybridStepper hybrid(std::shared_ptr<const lats::meshio::PlexMesh> plex,
+                                     const lats::coupling::HybridSettings& h) {
+  return lats::coupling::HybridStepper(classical(plex), std::make_unique<SurrogateStepper>(settings()), h);
+}
+
+TEST(Hybrid, ScheduleAlternatesAndLogsEverySwitch) {
+  auto plex = intervalMesh(MPI_COMM_WORLD);
+  auto state = initialState(*plex->mesh());
+  lats::coupling::HybridSettings h;
+  h.surrogateSteps = 2;
+  h.classicalSteps = 1;
+  auto stepper = hybrid(plex, h);
+  stepper.setUp(plex->mesh(), state);
+  ASSERT_TRUE(stepper.advance(state, 6 * kDt, kDt).ok());
+  EXPECT_EQ(stepper.surrogateStepsTaken(), 4);
+  EXPECT_EQ(stepper.classicalStepsTaken(), 2);
+  ASSERT_EQ(stepper.switches().size(), 3u);  // s s | c | s s | c
+  EXPECT_EQ(stepper.switches()[0].step, 2);
+  EXPECT_EQ(stepper.switches()[0].to, "classical");
+  EXPECT_EQ(stepper.switches()[1].to, "surrogate");
+  EXPECT_NE(stepper.switches()[0].reason.find("2 surrogate steps done"), std::string::npos);
+  // Only classical steps: the classical run exactly.
+  h.surrogateSteps = 0;
+  auto onlyClassical = hybrid(plex, h);
+  auto s2 = initialState(*plex->mesh());
+  onlyClassical.setUp(plex->mesh(), s2);
+  ASSERT_TRUE(onlyClassical.advance(s2, 4 * kDt, kDt).ok());
+  EXPECT_EQ(byId(*plex->mesh(), s2), classicalReference(4));
+}
+
+TEST(Hybrid, ErrorControlRollsBackToClassicalWhenATrustIndicatorTrips) {
+  auto plex = intervalMesh(MPI_COMM_WORLD);
+  lats::coupling::HybridSettings h;
+  h.policy = "error";
+  h.residualEvery = 1;
+  h.residualTolerance = 1e-6;  // the small test model is far less accurate: every check trips
+  h.fallbackSteps = 2;
+  auto strict = hybrid(plex, h);
+  auto state = initialState(*plex->mesh());
+  strict.setUp(plex->mesh(), state);
+  ASSERT_TRUE(strict.advance(state, 6 * kDt, kDt).ok());
+  // Steps 1, 3 and 5 are tried with the surrogate, rejected and redone classically; the
+  // result is the classical run bit for bit.
+  EXPECT_EQ(strict.rollbacks(), 3);
+  EXPECT_EQ(strict.surrogateStepsTaken(), 0);
+  EXPECT_EQ(strict.classicalStepsTaken(), 6);
+  EXPECT_EQ(byId(*plex->mesh(), state), classicalReference(6));
+  ASSERT_FALSE(strict.switches().empty());
+  EXPECT_NE(strict.switches()[0].reason.find("a classical step from the same state differs by"), std::string::npos)
+      << strict.switches()[0].reason;
+  EXPECT_EQ(strict.switches()[0].step, 0);
+
+  // Loose tolerances: nothing trips and the run is the surrogate's.
+  h.residualTolerance = 1e9;
+  h.boundTolerance = 0;
+  auto loose = hybrid(plex, h);
+  auto s2 = initialState(*plex->mesh());
+  loose.setUp(plex->mesh(), s2);
+  ASSERT_TRUE(loose.advance(s2, 3 * kDt, kDt).ok());
+  EXPECT_EQ(loose.rollbacks(), 0);
+  EXPECT_EQ(loose.surrogateStepsTaken(), 3);
+  EXPECT_LT(maxRelativeDifference(*plex->mesh(), s2, reference(3)), 1e-5);
+
+  // The conserved-quantity indicator: Burgers conserves the integral of u; a tolerance of
+  // zero change trips on the first surrogate step (the model conserves it only roughly).
+  h.residualEvery = 0;
+  h.conservedTolerance = 1e-12;
+  auto conserved = hybrid(plex, h);
+  auto s3 = initialState(*plex->mesh());
+  conserved.setUp(plex->mesh(), s3);
+  ASSERT_TRUE(conserved.step(s3, kDt).ok());
+  EXPECT_EQ(conserved.rollbacks(), 1);
+  EXPECT_NE(conserved.switches()[0].reason.find("the integral of component 0 changed by"), std::string::npos)
+      << conserved.switches()[0].reason;
 }
 
 }  // namespace

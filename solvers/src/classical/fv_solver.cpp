@@ -22,6 +22,7 @@ struct FvSolver::Impl {
   Vec u = nullptr;
   bool imex = false;
   bool automaticStep = true;
+  double fixedDt = 0.0;  // the step when not automatic
   double cfl = 0.5;
   FvSolver* owner = nullptr;
   std::function<void(const double*, double, double*)> source;
@@ -84,8 +85,19 @@ struct FvSolver::Impl {
     if (ierr) return ierr;
     return guarded("lats::FvSolver::postStep", [&] {
       auto* self = static_cast<Impl*>(ctx);
-      LATS_PETSC_CALL(TSSetTimeStep(ts, self->cfl * self->owner->stableTimeStep()));
+      LATS_PETSC_CALL(TSSetTimeStep(ts, self->nextStep()));
     });
+  }
+  /// The next inner step: automatic (CFL) or fixed, shortened so that the step ending at
+  /// the target time lands on it (some TS types ignore TS_EXACTFINALTIME_MATCHSTEP).
+  double nextStep() const {
+    double h = automaticStep ? cfl * owner->stableTimeStep() : fixedDt;
+    PetscReal t, maxTime;
+    LATS_PETSC_CALL(TSGetTime(ts, &t));
+    LATS_PETSC_CALL(TSGetMaxTime(ts, &maxTime));
+    const double remaining = maxTime - t;
+    if (remaining > 0 && remaining < h) h = remaining;
+    return h;
   }
   static PetscErrorCode rhsAll(TS, PetscReal t, Vec U, Vec F, void* ctx) {
     return guarded("lats::FvSolver::rhs", [&] { static_cast<Impl*>(ctx)->evaluate(t, U, F, Part::All); });
@@ -188,7 +200,12 @@ void FvSolver::setFromOptions() {
   LATS_PETSC_CALL(TSSetFromOptions(impl_->ts));
   PetscBool dtGiven = PETSC_FALSE;
   LATS_PETSC_CALL(PetscOptionsHasName(nullptr, nullptr, "-ts_dt", &dtGiven));
-  if (dtGiven) impl_->automaticStep = false;
+  if (dtGiven) {
+    impl_->automaticStep = false;
+    PetscReal dt;
+    LATS_PETSC_CALL(TSGetTimeStep(impl_->ts, &dt));
+    impl_->fixedDt = dt;
+  }
   TSType type;
   LATS_PETSC_CALL(TSGetType(impl_->ts, &type));
   impl_->imex = impl_->op->hasStiffPart() && std::string(type) == TSARKIMEX;
@@ -213,6 +230,7 @@ void FvSolver::setTimeStep(double dt) {
   LATS_CHECK(dt > 0 && std::isfinite(dt), InvalidValueError,
              "time step " << dt << "; expected a positive finite number");
   impl_->automaticStep = false;
+  impl_->fixedDt = dt;
   LATS_PETSC_CALL(TSSetTimeStep(impl_->ts, dt));
 }
 
@@ -244,13 +262,10 @@ StepResult FvSolver::advance(double toTime) {
              "advance to t = " << toTime << " from t = " << t0 << "; expected a finite time >= the current one");
   StepResult result;
   if (toTime == t0) return result;
-  if (impl_->automaticStep) {
-    LATS_PETSC_CALL(TSSetTimeStep(impl_->ts, impl_->cfl * stableTimeStep()));
-    LATS_PETSC_CALL(TSSetPostStep(impl_->ts, &Impl::postStep));
-  } else {
-    LATS_PETSC_CALL(TSSetPostStep(impl_->ts, nullptr));  // a fixed step stays fixed
-  }
+  if (!impl_->automaticStep && impl_->fixedDt <= 0) impl_->fixedDt = timeStep();
   LATS_PETSC_CALL(TSSetMaxTime(impl_->ts, toTime));
+  LATS_PETSC_CALL(TSSetTimeStep(impl_->ts, impl_->nextStep()));
+  LATS_PETSC_CALL(TSSetPostStep(impl_->ts, &Impl::postStep));
   // A blow-up is a status, not an exception: PETSc stops with an error when values turn
   // non-finite, which is reported as Diverged; any other PETSc error is thrown.
   PetscPushErrorHandler(PetscReturnErrorHandler, nullptr);

@@ -52,6 +52,9 @@ class SurrogateStepper : public TimeStepper {
   /// Decodes the current latent state into `state` if the fields are behind. Collective.
   void synchronize(State& state);
   bool isSynchronized() const { return synchronized_; }
+  /// The host computed `state` itself (e.g. a classical step of a hybrid run): append it to
+  /// the latent history window so the next surrogate step continues from it. Collective.
+  void pushHistory(const State& state);
   /// The loaded model (after setUp()).
   solvers::neural::LatentRollout& rollout();
 

@@ -1,0 +1,252 @@
+// The C API (lats.h): a pimpl session over Mesh, State and a TimeStepper. Every entry
+// point catches everything: no exception crosses into C or Fortran.
+#include "lats.h"
+
+#include <petscsys.h>
+
+#include <cmath>
+#include <exception>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "lats/core/petsc.hpp"
+#include "lats/lats.hpp"
+
+struct lats_session_s {
+  MPI_Comm comm = MPI_COMM_NULL;
+  int dim = 0;
+  std::vector<double> xyz;
+  std::int64_t n = -1;
+  std::shared_ptr<const lats::Mesh> mesh;
+  lats::State state;
+  std::unique_ptr<lats::TimeStepper> stepper;
+  lats::coupling::SurrogateStepper* surrogate = nullptr;  // when the stepper is one
+  lats::StepStatus lastStatus = lats::StepStatus::Success;
+  std::string error;
+};
+
+namespace {
+
+thread_local std::string gLastError;
+std::unique_ptr<lats::Runtime> gRuntime;  // when the C API started the runtime
+int gSessions = 0;
+
+int codeOf(const lats::Error& e) {
+  switch (e.kind()) {
+    case lats::ErrorKind::Configuration: return LATS_ERR_CONFIGURATION;
+    case lats::ErrorKind::DimensionMismatch: return LATS_ERR_DIMENSION_MISMATCH;
+    case lats::ErrorKind::FileFormat: return LATS_ERR_FILE_FORMAT;
+    case lats::ErrorKind::ModelMismatch: return LATS_ERR_MODEL_MISMATCH;
+    case lats::ErrorKind::InvalidValue: return LATS_ERR_INVALID_VALUE;
+    default: return LATS_ERR_GENERIC;
+  }
+}
+
+/// Runs `f`, turning exceptions into a code and a message (in the session, or globally).
+template <class F>
+int guarded(lats_session s, F&& f) {
+  std::string& where = s ? s->error : gLastError;
+  try {
+    const int code = f();
+    if (code == LATS_OK) where.clear();
+    return code;
+  } catch (const lats::Error& e) {
+    where = e.what();
+    return codeOf(e);
+  } catch (const std::exception& e) {
+    where = e.what();
+    return LATS_ERR_GENERIC;
+  } catch (...) {
+    where = "unknown error";
+    return LATS_ERR_GENERIC;
+  }
+}
+
+void ensureRuntime() {
+  if (lats::Runtime::isActive()) return;
+  gRuntime = std::make_unique<lats::Runtime>();
+  lats::registerAll();
+}
+
+int stepCode(lats_session s, const lats::StepResult& r) {
+  s->lastStatus = r.status;
+  if (r.ok()) return LATS_OK;
+  s->error = std::string("step from t = ") + std::to_string(s->state.time()) + " " + lats::toString(r.status) + ": " +
+             r.reason;
+  return LATS_ERR_STEP_FAILED;
+}
+
+#define LATS_C_REQUIRE(cond, code, message) \
+  do {                                      \
+    if (!(cond)) {                          \
+      s->error = (message);                 \
+      return (code);                        \
+    }                                       \
+  } while (0)
+
+}  // namespace
+
+extern "C" {
+
+int lats_initialize(int* argc, char*** argv) {
+  return guarded(nullptr, [&]() -> int {
+    if (!lats::Runtime::isActive()) {
+      gRuntime = std::make_unique<lats::Runtime>(argc, argv);
+      lats::registerAll();
+    }
+    return LATS_OK;
+  });
+}
+
+int lats_finalize(void) {
+  return guarded(nullptr, [&]() -> int {
+    LATS_CHECK(gSessions == 0, lats::ConfigurationError,
+               "lats_finalize: " << gSessions << " session(s) still exist; destroy them first (lats_session_destroy)");
+    gRuntime.reset();
+    return LATS_OK;
+  });
+}
+
+const char* lats_last_error(void) { return gLastError.c_str(); }
+
+int lats_session_create(MPI_Comm comm, const char* options, lats_session* session) {
+  return guarded(nullptr, [&]() -> int {
+    LATS_CHECK(session != nullptr, lats::InvalidValueError, "lats_session_create: the session pointer is NULL");
+    *session = nullptr;
+    ensureRuntime();
+    if (options && *options) {
+      // Unknown -lats_ names are refused before anything enters the options database (the
+      // same string on every rank gives the same error on every rank).
+      std::istringstream words(options);
+      for (std::string w; words >> w;)
+        if (w.rfind(lats::Options::kPrefix, 0) == 0) lats::Options::spec(w.substr(6));  // throws with a suggestion
+      LATS_PETSC_CALL(PetscOptionsInsertString(nullptr, options));
+    }
+    auto s = std::make_unique<lats_session_s>();
+    s->comm = comm;
+    *session = s.release();
+    ++gSessions;
+    return LATS_OK;
+  });
+}
+
+int lats_session_create_f(MPI_Fint comm, const char* options, lats_session* session) {
+  return lats_session_create(MPI_Comm_f2c(comm), options, session);
+}
+
+int lats_session_set_points(lats_session s, int dim, int64_t n, const double* xyz) {
+  if (!s) return gLastError = "lats_session_set_points: the session is NULL", LATS_ERR_INVALID_VALUE;
+  return guarded(s, [&]() -> int {
+    LATS_C_REQUIRE(!s->stepper, LATS_ERR_CONFIGURATION, "lats_session_set_points: the session is already set up");
+    LATS_C_REQUIRE(dim >= 1 && dim <= 3, LATS_ERR_INVALID_VALUE,
+                   "lats_session_set_points: dimension " + std::to_string(dim) + "; expected 1, 2 or 3");
+    LATS_C_REQUIRE(n >= 0 && (n == 0 || xyz != nullptr), LATS_ERR_INVALID_VALUE,
+                   "lats_session_set_points: " + std::to_string(n) +
+                       " points with coordinates at NULL; expected n >= 0 and an array of n * dim values");
+    s->dim = dim;
+    s->n = n;
+    s->xyz.assign(xyz, xyz + n * dim);
+    return LATS_OK;
+  });
+}
+
+int lats_session_add_field(lats_session s, const char* name, int components, double* values) {
+  if (!s) return gLastError = "lats_session_add_field: the session is NULL", LATS_ERR_INVALID_VALUE;
+  return guarded(s, [&]() -> int {
+    LATS_C_REQUIRE(s->n >= 0, LATS_ERR_CONFIGURATION,
+                   "lats_session_add_field: call lats_session_set_points first (the field's size is the point count)");
+    LATS_C_REQUIRE(!s->stepper, LATS_ERR_CONFIGURATION, "lats_session_add_field: the session is already set up");
+    LATS_C_REQUIRE(name && *name, LATS_ERR_INVALID_VALUE, "lats_session_add_field: the field name is empty");
+    LATS_C_REQUIRE(components >= 1, LATS_ERR_INVALID_VALUE,
+                   "lats_session_add_field: field '" + std::string(name) + "' with " + std::to_string(components) +
+                       " components; expected at least 1");
+    std::vector<std::string> names;
+    for (int c = 0; c < components; ++c) names.push_back(components == 1 ? name : name + std::to_string(c));
+    s->state.add(lats::Field::wrap(name, values, s->n, names));  // NULL with n > 0: InvalidValueError
+    return LATS_OK;
+  });
+}
+
+int lats_session_setup(lats_session s, const char* stepper) {
+  if (!s) return gLastError = "lats_session_setup: the session is NULL", LATS_ERR_INVALID_VALUE;
+  return guarded(s, [&]() -> int {
+    LATS_C_REQUIRE(!s->stepper, LATS_ERR_CONFIGURATION, "lats_session_setup: the session is already set up");
+    LATS_CHECK(s->n >= 0, lats::ConfigurationError,
+               "lats_session_setup: no points; call lats_session_set_points and lats_session_add_field first");
+    s->mesh = lats::MeshBuilder(s->comm, s->dim).name("host").coordinates(s->xyz.data(), s->n).build();
+    auto st = lats::timeSteppers().create(stepper && *stepper ? stepper : "surrogate");
+    st->setFromOptions();
+    st->setUp(s->mesh, s->state);
+    s->surrogate = dynamic_cast<lats::coupling::SurrogateStepper*>(st.get());
+    s->stepper = std::move(st);
+    return LATS_OK;
+  });
+}
+
+int lats_session_step(lats_session s, double dt, double* dt_taken) {
+  if (!s) return gLastError = "lats_session_step: the session is NULL", LATS_ERR_INVALID_VALUE;
+  return guarded(s, [&]() -> int {
+    LATS_C_REQUIRE(s->stepper != nullptr, LATS_ERR_CONFIGURATION, "lats_session_step: call lats_session_setup first");
+    const auto r = s->stepper->step(s->state, dt);
+    if (dt_taken) *dt_taken = r.dtTaken;
+    return stepCode(s, r);
+  });
+}
+
+int lats_session_advance(lats_session s, double to_time, double dt) {
+  if (!s) return gLastError = "lats_session_advance: the session is NULL", LATS_ERR_INVALID_VALUE;
+  return guarded(s, [&]() -> int {
+    LATS_C_REQUIRE(s->stepper != nullptr, LATS_ERR_CONFIGURATION,
+                   "lats_session_advance: call lats_session_setup first");
+    return stepCode(s, s->stepper->advance(s->state, to_time, dt));
+  });
+}
+
+int lats_session_host_step(lats_session s, double dt) {
+  if (!s) return gLastError = "lats_session_host_step: the session is NULL", LATS_ERR_INVALID_VALUE;
+  return guarded(s, [&]() -> int {
+    LATS_C_REQUIRE(s->stepper != nullptr, LATS_ERR_CONFIGURATION,
+                   "lats_session_host_step: call lats_session_setup first");
+    LATS_CHECK(dt > 0 && std::isfinite(dt), lats::InvalidValueError,
+               "lats_session_host_step: dt = " << dt << "; expected a positive finite step");
+    if (s->surrogate) s->surrogate->pushHistory(s->state);
+    s->state.setTime(s->state.time() + dt);
+    s->state.setStepIndex(s->state.stepIndex() + 1);
+    s->lastStatus = lats::StepStatus::Success;
+    return LATS_OK;
+  });
+}
+
+int lats_session_synchronize(lats_session s) {
+  if (!s) return gLastError = "lats_session_synchronize: the session is NULL", LATS_ERR_INVALID_VALUE;
+  return guarded(s, [&]() -> int {
+    LATS_C_REQUIRE(s->stepper != nullptr, LATS_ERR_CONFIGURATION,
+                   "lats_session_synchronize: call lats_session_setup first");
+    if (s->surrogate) s->surrogate->synchronize(s->state);
+    return LATS_OK;
+  });
+}
+
+int lats_session_status(lats_session s, double* time, int64_t* steps, int* last_step_status) {
+  if (!s) return gLastError = "lats_session_status: the session is NULL", LATS_ERR_INVALID_VALUE;
+  if (time) *time = s->state.time();
+  if (steps) *steps = s->state.stepIndex();
+  if (last_step_status) *last_step_status = static_cast<int>(s->lastStatus);
+  return LATS_OK;
+}
+
+const char* lats_session_last_error(lats_session s) { return s ? s->error.c_str() : gLastError.c_str(); }
+
+int lats_session_destroy(lats_session* s) {
+  return guarded(nullptr, [&]() -> int {
+    if (!s || !*s) return LATS_OK;
+    delete *s;
+    *s = nullptr;
+    --gSessions;
+    return LATS_OK;
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,143 @@
+/* The C API from C99: a host's arrays advanced by a trained surrogate without copies, the
+ * same values on 2 ranks (mesh partitioned) as on 1, the host's own steps, and errors as
+ * codes with messages. Usage: test_c_api MODEL_DIR (a Burgers model, see CMakeLists). */
+#include <lats.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N 32
+static int failures = 0;
+#define EXPECT(cond, ...)                                        \
+  do {                                                           \
+    if (!(cond)) {                                               \
+      ++failures;                                                \
+      fprintf(stderr, "%s:%d: failed: %s: ", __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                              \
+      fprintf(stderr, "\n");                                     \
+    }                                                            \
+  } while (0)
+
+static void initial(double* u, const double* x, int n) {
+  for (int i = 0; i < n; ++i) u[i] = sin(2 * M_PI * x[i]) + 0.5;
+}
+
+/* Runs `steps` surrogate steps on points [first, first + n) of the 32 cell centres. */
+static int run(MPI_Comm comm, const char* options, int first, int n, int steps, double* u) {
+  double x[N];
+  for (int i = 0; i < n; ++i) x[i] = (first + i + 0.5) / N;
+  initial(u, x, n);
+  lats_session s = NULL;
+  int rc = lats_session_create(comm, options, &s);
+  if (rc == LATS_OK) rc = lats_session_set_points(s, 1, n, x);
+  if (rc == LATS_OK) rc = lats_session_add_field(s, "burgers", 1, u);
+  if (rc == LATS_OK) rc = lats_session_setup(s, "surrogate");
+  for (int k = 0; k < steps && rc == LATS_OK; ++k) {
+    double taken = 0;
+    rc = lats_session_step(s, 0.05, &taken);
+    EXPECT(fabs(taken - 0.05) < 1e-15, "dt taken %g", taken);
+  }
+  if (rc != LATS_OK) fprintf(stderr, "run: %s %s\n", lats_session_last_error(s), lats_last_error());
+  lats_session_destroy(&s);
+  EXPECT(s == NULL, "destroy sets the handle to NULL");
+  return rc;
+}
+
+int main(int argc, char** argv) {
+  EXPECT(lats_initialize(&argc, &argv) == LATS_OK, "%s", lats_last_error());
+  if (argc < 2) {
+    fprintf(stderr, "usage: test_c_api MODEL_DIR\n");
+    return 2;
+  }
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  char options[4096];
+  snprintf(options, sizeof options, "-lats_model %s -lats_surrogate_parameters nu=0.02", argv[1]);
+
+  /* 1. The whole mesh on this rank alone, then a block per rank: the same values. */
+  double serial[N], part[N];
+  EXPECT(run(MPI_COMM_SELF, options, 0, N, 3, serial) == LATS_OK, "serial run");
+  const int first = rank * N / size, last = (rank + 1) * N / size;
+  EXPECT(run(MPI_COMM_WORLD, options, first, last - first, 3, part) == LATS_OK, "partitioned run");
+  double worst = 0, scale = 0;
+  for (int i = first; i < last; ++i) {
+    worst = fmax(worst, fabs(part[i - first] - serial[i]));
+    scale = fmax(scale, fabs(serial[i]));
+  }
+  double x0[N];
+  for (int i = 0; i < N; ++i) x0[i] = (i + 0.5) / N;
+  double u0[N];
+  initial(u0, x0, N);
+  double moved = 0;
+  for (int i = 0; i < N; ++i) moved = fmax(moved, fabs(serial[i] - u0[i]));
+  printf("[c api] rank %d/%d: |partitioned - serial| / max|u| = %.2e; the host array changed by %.3f\n", rank, size,
+         worst / scale, moved);
+  EXPECT(worst <= 1e-5 * scale, "partitioned differs from serial by %g", worst);
+  EXPECT(moved > 1e-3, "the surrogate wrote into the host's array (zero copy)");
+
+  /* 2. The host's own step: time and count advance, the next surrogate step starts from it. */
+  {
+    double x[N], u[N];
+    for (int i = 0; i < N; ++i) x[i] = (i + 0.5) / N;
+    initial(u, x, N);
+    lats_session s;
+    EXPECT(lats_session_create(MPI_COMM_SELF, options, &s) == LATS_OK, "%s", lats_last_error());
+    EXPECT(lats_session_set_points(s, 1, N, x) == LATS_OK, "%s", lats_session_last_error(s));
+    EXPECT(lats_session_add_field(s, "burgers", 1, u) == LATS_OK, "%s", lats_session_last_error(s));
+    EXPECT(lats_session_setup(s, NULL) == LATS_OK, "%s", lats_session_last_error(s));
+    for (int i = 0; i < N; ++i) u[i] *= 0.9; /* "my own step" */
+    EXPECT(lats_session_host_step(s, 0.05) == LATS_OK, "%s", lats_session_last_error(s));
+    EXPECT(lats_session_step(s, 0.05, NULL) == LATS_OK, "%s", lats_session_last_error(s));
+    double t = 0;
+    int64_t steps = 0;
+    int status = -1;
+    lats_session_status(s, &t, &steps, &status);
+    EXPECT(fabs(t - 0.1) < 1e-15 && steps == 2 && status == LATS_STEP_SUCCESS, "t %g steps %lld status %d", t,
+           (long long)steps, status);
+    /* A step smaller than the model's: a failed step with the reason, arrays untouched. */
+    double before = u[3];
+    EXPECT(lats_session_step(s, 0.01, NULL) == LATS_ERR_STEP_FAILED, "small step");
+    EXPECT(strstr(lats_session_last_error(s), "model's time step") != NULL, "%s", lats_session_last_error(s));
+    lats_session_status(s, NULL, NULL, &status);
+    EXPECT(status == LATS_STEP_REJECTED && u[3] == before, "status %d", status);
+    lats_session_destroy(&s);
+  }
+
+  /* 3. Errors are codes with messages, never crashes. */
+  {
+    lats_session s = NULL;
+    EXPECT(lats_session_create(MPI_COMM_WORLD, "-lats_modle x", &s) == LATS_ERR_CONFIGURATION, "bad option");
+    EXPECT(strstr(lats_last_error(), "Did you mean -lats_model?") != NULL, "%s", lats_last_error());
+    EXPECT(s == NULL, "no session on failure");
+    EXPECT(lats_session_create(MPI_COMM_WORLD, NULL, &s) == LATS_OK, "%s", lats_last_error());
+    EXPECT(lats_session_add_field(s, "u", 1, NULL) == LATS_ERR_CONFIGURATION, "field before points");
+    EXPECT(strstr(lats_session_last_error(s), "lats_session_set_points first") != NULL, "%s",
+           lats_session_last_error(s));
+    double x[2] = {0.25, 0.75}, u[2] = {1, 2};
+    EXPECT(lats_session_set_points(s, 4, 2, x) == LATS_ERR_INVALID_VALUE, "dimension 4");
+    EXPECT(lats_session_set_points(s, 1, 2, x) == LATS_OK, "%s", lats_session_last_error(s));
+    EXPECT(lats_session_add_field(s, "u", 1, NULL) == LATS_ERR_INVALID_VALUE, "NULL values");
+    EXPECT(lats_session_step(s, 0.1, NULL) == LATS_ERR_CONFIGURATION, "step before setup");
+    EXPECT(lats_session_add_field(s, "velocity", 1, u) == LATS_OK, "%s", lats_session_last_error(s));
+    EXPECT(lats_session_setup(s, "surrogat") == LATS_ERR_CONFIGURATION, "unknown stepper");
+    EXPECT(strstr(lats_session_last_error(s), "Did you mean 'surrogate'?") != NULL, "%s", lats_session_last_error(s));
+    lats_session_destroy(&s);
+    /* The model expects a field 'burgers'. */
+    EXPECT(lats_session_create(MPI_COMM_WORLD, options, &s) == LATS_OK, "%s", lats_last_error());
+    lats_session_set_points(s, 1, 2, x);
+    lats_session_add_field(s, "velocity", 1, u);
+    EXPECT(lats_session_setup(s, "surrogate") == LATS_ERR_MODEL_MISMATCH, "field mismatch");
+    EXPECT(strstr(lats_session_last_error(s), "expects a field 'burgers'") != NULL, "%s", lats_session_last_error(s));
+    EXPECT(lats_finalize() == LATS_ERR_CONFIGURATION, "finalize with a live session");
+    lats_session_destroy(&s);
+    EXPECT(lats_session_step(NULL, 0.1, NULL) == LATS_ERR_INVALID_VALUE, "NULL session");
+  }
+
+  int all = 0;
+  MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  EXPECT(lats_finalize() == LATS_OK, "%s", lats_last_error());
+  if (rank == 0) printf("[c api] %d failure(s)\n", all);
+  return all == 0 ? 0 : 1;
+}
