@@ -184,6 +184,26 @@ int runTrain(lats::Runtime& runtime) {
   return 0;
 }
 
+const lats::StringOption kEvaluateModel{"evaluate_model", "lats_model", "evaluate: the checkpoint directory"};
+const lats::StringOption kEvaluateDataset{"evaluate_dataset", "",
+                                          "evaluate: the dataset whose trajectories are predicted"};
+
+int runEvaluate(lats::Runtime& runtime) {
+  const std::string dataset = kEvaluateDataset.get();
+  LATS_CHECK(!dataset.empty(), lats::ConfigurationError,
+             "evaluate: no dataset; give the trajectories to predict with -lats_evaluate_dataset FILE");
+  const auto a = lats::solvers::neural::evaluateModel(runtime.comm(), kEvaluateModel.get(), dataset);
+  if (runtime.rank() == 0) {
+    std::printf("%s on %s (%lld trajectories): relative MSE reconstruction %.3e, rollout %.3e\n",
+                kEvaluateModel.get().c_str(), dataset.c_str(), static_cast<long long>(a.trajectories), a.reconstruction,
+                a.rollout);
+    std::printf("rollout relative MSE by snapshot:");
+    for (double v : a.rolloutByTime) std::printf(" %.2e", v);
+    std::printf("\n");
+  }
+  return 0;
+}
+
 std::map<std::string, Verb>& verbs() {
   static std::map<std::string, Verb> v = {
       {"convert",
@@ -194,6 +214,11 @@ std::map<std::string, Verb>& verbs() {
        {"run the demo: currently the foundation pipeline (mesh, fields, rk steppers, VTU output)",
         {"demo_points", "demo_final_time", "demo_output", "threads", "log_level"},
         runDemo}},
+      {"evaluate",
+       {"accuracy of a trained model on a dataset: reconstruction and rollout relative MSE (whole horizon and per "
+        "snapshot)",
+        {"evaluate_model", "evaluate_dataset", "threads", "log_level"},
+        runEvaluate}},
       {"generate",
        {"run N trajectories of an equation with sampled parameters and initial conditions into an HDF5 dataset "
         "(resumes an interrupted file)",
