@@ -28,6 +28,8 @@ packages=(
   gmsh
   # an OpenFOAM solver and its tutorials (the converter test runs the icoFoam cavity)
   openfoam openfoam-examples
+  # PETSc's own TS tutorials (the TS plugin test builds them unmodified)
+  libpetsc3.18-dev-examples
 )
 
 check_only=0

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# PETSc's own TS tutorials, built unmodified against PETSc alone, run with
+# `-dll_append liblats.so -ts_type lats -lats_classical_ts_type X` must reproduce `-ts_type X`
+# (final solutions within 1e-12 relative), on 1 and 2 ranks:
+#   ex13 (DMDA, 2D heat, RHS function + Jacobian): rk (adaptive), beuler (implicit);
+#   ex45 (DMPlex, FEM heat): euler (explicit), beuler (implicit, LU).
+#   ts_plugin_test.sh <liblats.so> <scratch-dir> <source-dir>
+set -euo pipefail
+lib=$1 scratch=$2 src=$3
+tutorials=/usr/share/petsc/3.18/share/petsc/examples/src/ts/tutorials
+[ -f "$tutorials/ex13.c" ] || { echo "missing $tutorials (Debian package libpetsc3.18-dev-examples; scripts/install-deps.sh installs it)"; exit 1; }
+rm -rf "$scratch"; mkdir -p "$scratch"; cd "$scratch"
+for ex in ex13 ex45; do
+  cp "$tutorials/$ex.c" .
+  mpicc -O2 "$ex.c" -o "$ex" $(pkg-config --cflags --libs petsc) -lm
+done
+compare() {  # compare A B: max |a - b| / max |a| <= 1e-12
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import sys, numpy as np
+def read(p):
+    b = open(p, 'rb').read()
+    cid, n = np.frombuffer(b[:8], '>i4')
+    assert cid == 1211214, f"{p}: not a PETSc binary Vec"
+    return np.frombuffer(b[8:8 + 8 * n], '>f8')
+a, b = read(sys.argv[1]), read(sys.argv[2])
+rel = np.abs(a - b).max() / np.abs(a).max()
+print(f"  {len(a)} values, max relative difference {rel:.2e}")
+sys.exit(0 if len(a) == len(b) and rel <= 1e-12 else 1)
+PY
+}
+run() {  # run NP EXAMPLE TYPE ARGS...
+  np=$1 ex=$2 type=$3; shift 3
+  mpiexec -n "$np" --oversubscribe ./"$ex" "$@" -ts_type "$type" -ts_view_solution binary:ref.bin > ref.log 2>&1
+  mpiexec -n "$np" --oversubscribe ./"$ex" "$@" -dll_append "$lib" -ts_type lats -lats_classical_ts_type "$type" \
+    -ts_view_solution binary:lats.bin -ts_view > lats.log 2>&1 || { cat lats.log; exit 1; }
+  grep -q "type: lats" lats.log
+  echo "$ex -ts_type $type on $np rank(s):"
+  compare ref.bin lats.bin
+}
+plex="-dm_plex_simplex 0 -sol_type quadratic_linear -dm_refine 3 -temp_petscspace_degree 1"
+for np in 1 2; do
+  run "$np" ex13 rk -ts_max_steps 20
+  run "$np" ex13 beuler -ts_max_steps 5
+  run "$np" ex45 euler $plex -explicit -ts_max_steps 4 -ts_dt 1e-4
+  run "$np" ex45 beuler $plex -ts_max_steps 5 -ts_dt 0.1 -pc_type lu
+done
+# A mode LaTS does not have is one clear error.
+if ./ex13 -dll_append "$lib" -ts_type lats -lats_mode surrogat -ts_max_steps 2 > bad.log 2>&1; then
+  echo "an unknown -lats_mode was accepted"; exit 1
+fi
+grep -q "lats_mode" bad.log || { cat bad.log; exit 1; }
+echo "ts plugin test passed"
