@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   /* 3. Errors are codes with messages, never crashes. */
   {
     lats_session s = NULL;
-    EXPECT(lats_session_create(MPI_COMM_WORLD, "-lats_modle x", &s) == LATS_ERR_CONFIGURATION, "bad option");
+    EXPECT(lats_session_create(MPI_COMM_WORLD, "-lats_modell x", &s) == LATS_ERR_CONFIGURATION, "bad option");
     EXPECT(strstr(lats_last_error(), "Did you mean -lats_model?") != NULL, "%s", lats_last_error());
     EXPECT(s == NULL, "no session on failure");
     EXPECT(lats_session_create(MPI_COMM_WORLD, NULL, &s) == LATS_OK, "%s", lats_last_error());
