@@ -2,6 +2,7 @@
 // here and nowhere else (DESIGN.md).
 #include <petsc/private/tsimpl.h>
 
+#include <sstream>
 #include <string>
 
 #include "lats/core/options.hpp"
@@ -14,6 +15,8 @@ const EnumOption kMode{"mode",
                        "classical",
                        {"classical"},
                        "PETSc TS type lats: how steps are taken (classical: an inner TS of -lats_classical_ts_type)"};
+// The same declaration as the runtime's (identical redeclarations are allowed).
+const BoolOption kView{"view", false, "print the effective LaTS configuration once at start-up"};
 const StringOption kClassicalType{"classical_ts_type", "rk",
                                   "PETSc TS type lats: the PETSc TS type of the classical steps"};
 
@@ -67,6 +70,13 @@ PetscErrorCode setUp(TS ts) {
   PetscCall(TSSetSolution(d->inner, ts->vec_sol));
   PetscCall(TSSetFromOptions(d->inner));
   PetscCall(TSSetUp(d->inner));
+  if (kView.get()) {
+    // The configuration, once per set-up, on the first rank of the TS's communicator.
+    std::ostringstream os;
+    Options::view(os);
+    PetscCall(PetscPrintf(PetscObjectComm((PetscObject)ts), "TS lats: mode %s, classical steps by TS type %s\n%s",
+                          d->mode.c_str(), d->classicalType.c_str(), os.str().c_str()));
+  }
   PetscFunctionReturn(0);
 }
 

@@ -44,6 +44,10 @@ for np in 1 2; do
   run "$np" ex45 euler $plex -explicit -ts_max_steps 4 -ts_dt 1e-4
   run "$np" ex45 beuler $plex -ts_max_steps 5 -ts_dt 0.1 -pc_type lu
 done
+# -lats_view prints the configuration.
+./ex13 -dll_append "$lib" -ts_type lats -lats_classical_ts_type rk -lats_view -ts_max_steps 2 > view.log 2>&1
+grep -q "TS lats: mode classical, classical steps by TS type rk" view.log || { cat view.log; exit 1; }
+grep -q "classical_ts_type" view.log || { cat view.log; exit 1; }
 # A mode LaTS does not have is one clear error.
 if ./ex13 -dll_append "$lib" -ts_type lats -lats_mode surrogat -ts_max_steps 2 > bad.log 2>&1; then
   echo "an unknown -lats_mode was accepted"; exit 1
