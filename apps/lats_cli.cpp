@@ -4,7 +4,9 @@
 //   lats help                 list verbs
 //   lats <verb> -help         options of a verb
 #include <petscsys.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -15,7 +17,9 @@
 #include <vector>
 
 #include "lats/lats.hpp"
+#include "lats/meshio/dataset.hpp"
 #include "lats/solvers/classical/generator.hpp"
+#include "lats/solvers/neural/latent_rollout.hpp"
 #include "lats/solvers/neural/trainer.hpp"
 
 namespace {
@@ -114,7 +118,58 @@ int runDemo(lats::Runtime& runtime) {
   return failures == 0 ? 0 : 1;
 }
 
+const lats::StringOption kInfoPath{"info_path", "",
+                                   "info: a dataset (.h5) or model checkpoint (directory) to describe"};
+
+/// Describes a dataset: header, sizes, completion, cells, provenance. Collective.
+void describeDataset(lats::Runtime& runtime, const std::string& path) {
+  lats::meshio::DatasetReader r(runtime.comm(), path);
+  const auto& h = r.header();
+  const auto complete = r.complete();
+  const auto done = std::count(complete.begin(), complete.end(), true);
+  if (runtime.rank() != 0) return;
+  std::printf("dataset %s (format version %d%s)\n", path.c_str(), r.formatVersion(),
+              r.inProgress() ? ", in progress: re-run its command to finish it" : "");
+  std::printf("  equation: %s; components: %s; parameters: %s\n", h.equation.c_str(),
+              lats::join(h.components, ", ").c_str(),
+              h.parameterNames.empty() ? "(none)" : lats::join(h.parameterNames, ", ").c_str());
+  std::printf("  %lld trajectories (%lld complete) x %zu snapshots, t = %g .. %g\n",
+              static_cast<long long>(h.numTrajectories), static_cast<long long>(done), h.times.size(),
+              h.times.empty() ? 0.0 : h.times.front(), h.times.empty() ? 0.0 : h.times.back());
+  std::printf("  %lld points in %dD%s\n", static_cast<long long>(r.numPoints()), r.dimension(),
+              r.hasCells() ? ", with their cells" : " (no cells)");
+  std::printf("  source: %s\n  seed: %llu\n  command: %s\n", h.source.c_str(), static_cast<unsigned long long>(h.seed),
+              h.commandLine.c_str());
+}
+
+/// Describes a model checkpoint (loading it, so a broken one fails here). Collective.
+void describeModel(lats::Runtime& runtime, const std::string& dir) {
+  lats::solvers::neural::LatentRollout model(runtime.comm(), dir);
+  const auto& i = model.info();
+  if (runtime.rank() != 0) return;
+  std::vector<std::string> fields;
+  for (std::size_t k = 0; k < i.fieldNames.size(); ++k)
+    fields.push_back(i.fieldNames[k] + " (" + std::to_string(i.fieldComponents[k]) + ")");
+  std::printf(
+      "model %s\n  %dD, fields: %s\n  %lld tokens x %lld latent dims, %s dynamics, history %lld, time "
+      "step %g\n  PDE parameters: %s\n",
+      dir.c_str(), i.spatialDim, lats::join(fields, ", ").c_str(), static_cast<long long>(i.numTokens),
+      static_cast<long long>(i.latentDim), i.dynamics.c_str(), static_cast<long long>(i.history), i.timeStep,
+      i.parameterNames.empty() ? "(none)" : lats::join(i.parameterNames, ", ").c_str());
+}
+
 int runInfo(lats::Runtime& runtime) {
+  const std::string path = kInfoPath.get();
+  if (!path.empty()) {
+    struct stat st {};
+    LATS_CHECK(stat(path.c_str(), &st) == 0, lats::FileFormatError,
+               "'" << path << "' does not exist; give a dataset file or a model directory (-lats_info_path)");
+    if (S_ISDIR(st.st_mode))
+      describeModel(runtime, path);
+    else
+      describeDataset(runtime, path);
+    return 0;
+  }
   if (runtime.rank() == 0) {
     std::printf("LaTS %s\n", lats::version());
     std::printf("ranks: %d (%d on this node), cores on node: %d, threads per rank: %d\n", runtime.size(),
@@ -286,7 +341,11 @@ std::map<std::string, Verb>& verbs() {
          "threads",
          "log_level"},
         runTrain}},
-      {"info", {"describe this installation: version, ranks, threads, registered steppers", {"threads"}, runInfo}},
+      {"info",
+       {"describe this installation (version, ranks, threads, steppers), or a dataset or model checkpoint "
+        "(-lats_info_path)",
+        {"info_path", "threads"},
+        runInfo}},
       {"options", {"list every -lats_ option with its type, default and help", {"options_format"}, runOptions}},
   };
   return v;
