@@ -1,12 +1,20 @@
 // The TS type "lats" (see lats/coupling/petsc_ts.hpp). PETSc's private TS header is used
 // here and nowhere else (DESIGN.md).
 #include <petsc/private/tsimpl.h>
+#include <petscdmda.h>
+#include <petscdmplex.h>
 
+#include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "lats/core/error.hpp"
+#include "lats/core/mesh.hpp"
 #include "lats/core/options.hpp"
+#include "lats/core/runtime.hpp"
 #include "lats/coupling/petsc_ts.hpp"
+#include "lats/meshio/dataset.hpp"
 
 namespace lats::coupling {
 namespace {
@@ -20,11 +28,195 @@ const BoolOption kView{"view", false, "print the effective LaTS configuration on
 const StringOption kClassicalType{"classical_ts_type", "rk",
                                   "PETSc TS type lats: the PETSc TS type of the classical steps"};
 
+const StringOption kRecord{"record", "",
+                           "PETSc TS type lats: record the host's trajectory into this dataset (HDF5), written when "
+                           "the solve ends"};
+const IntOption kRecordEvery{"record_every", 1, "PETSc TS type lats: steps between recorded snapshots"};
+
 struct TsLats {
   TS inner = nullptr;
   std::string mode = "classical";
   std::string classicalType = "rk";
+  // Recording: snapshots of the owned values, written as a dataset when the solve ends.
+  std::string record;
+  PetscInt recordEvery = 1;
+  std::shared_ptr<const Mesh> points;  // where the host's values live
+  int components = 1;
+  std::vector<double> times;
+  std::vector<std::vector<double>> snapshots;
+  bool written = false;
 };
+
+/// LaTS's runtime (Kokkos) for hosts that only started PETSc: made on first need, ended
+/// when PETSc finalizes (after the host destroyed its TS).
+std::unique_ptr<Runtime>& pluginRuntime() {
+  static std::unique_ptr<Runtime> runtime;
+  return runtime;
+}
+
+PetscErrorCode endRuntime() {
+  pluginRuntime().reset();
+  return 0;
+}
+
+PetscErrorCode ensureRuntime(MPI_Comm comm) {
+  PetscFunctionBeginUser;
+  if (!Runtime::isActive()) {
+    try {
+      pluginRuntime() = std::make_unique<Runtime>();
+    } catch (const std::exception& e) {
+      SETERRQ(comm, PETSC_ERR_LIB, "TS lats: %s", e.what());
+    }
+    PetscCall(PetscRegisterFinalize(endRuntime));
+  }
+  PetscFunctionReturn(0);
+}
+
+/// The points carrying the host's values: DMDA grid points (its coordinates, or the unit
+/// box when it has none), DMPlex cell centroids (values on cells) or vertices (values on
+/// vertices). Owned entities in the Vec's order. Collective.
+PetscErrorCode hostPoints(TS ts, TsLats* d) {
+  DM dm;
+  PetscBool isDa, isPlex;
+  MPI_Comm comm = PetscObjectComm((PetscObject)ts);
+  PetscInt bs, n;
+  PetscFunctionBeginUser;
+  PetscCall(TSGetDM(ts, &dm));
+  PetscCall(VecGetBlockSize(ts->vec_sol, &bs));
+  PetscCall(VecGetLocalSize(ts->vec_sol, &n));
+  PetscCall(PetscObjectTypeCompare((PetscObject)dm, DMDA, &isDa));
+  PetscCall(PetscObjectTypeCompare((PetscObject)dm, DMPLEX, &isPlex));
+  std::vector<double> xyz;
+  PetscInt dim = 1;
+  if (isDa) {
+    PetscInt M, N, P, xs, ys, zs, xm, ym, zm, dof;
+    PetscCall(DMDAGetInfo(dm, &dim, &M, &N, &P, nullptr, nullptr, nullptr, &dof, nullptr, nullptr, nullptr, nullptr,
+                          nullptr));
+    PetscCall(DMDAGetCorners(dm, &xs, &ys, &zs, &xm, &ym, &zm));
+    Vec coords;
+    PetscCall(DMGetCoordinates(dm, &coords));
+    const PetscScalar* c = nullptr;
+    if (coords) PetscCall(VecGetArrayRead(coords, &c));
+    std::int64_t k = 0;
+    for (PetscInt z = zs; z < zs + (dim > 2 ? zm : 1); ++z)
+      for (PetscInt y = ys; y < ys + (dim > 1 ? ym : 1); ++y)
+        for (PetscInt x = xs; x < xs + xm; ++x, ++k) {
+          const PetscInt ijk[3] = {x, y, z}, size[3] = {M, N, P};
+          for (PetscInt a = 0; a < dim; ++a)
+            xyz.push_back(c ? PetscRealPart(c[k * dim + a]) : (size[a] > 1 ? double(ijk[a]) / (size[a] - 1) : 0.0));
+        }
+    if (coords) PetscCall(VecRestoreArrayRead(coords, &c));
+    d->components = static_cast<int>(dof);
+  } else if (isPlex) {
+    PetscSection section, global;
+    PetscInt cStart, cEnd, vStart, vEnd, pStart, pEnd;
+    PetscCall(DMGetDimension(dm, &dim));
+    PetscCall(DMGetLocalSection(dm, &section));
+    PetscCall(DMGetGlobalSection(dm, &global));
+    PetscCall(DMPlexGetHeightStratum(dm, 0, &cStart, &cEnd));
+    PetscCall(DMPlexGetDepthStratum(dm, 0, &vStart, &vEnd));
+    PetscCall(PetscSectionGetChart(global, &pStart, &pEnd));
+    PetscInt onCells = 0, onVertices = 0, elsewhere = 0, dofs = 0;
+    for (PetscInt p = pStart; p < pEnd; ++p) {
+      PetscInt ndof, cdof, off;
+      PetscCall(PetscSectionGetDof(global, p, &ndof));
+      PetscCall(PetscSectionGetConstraintDof(global, p, &cdof));
+      PetscCall(PetscSectionGetOffset(global, p, &off));
+      ndof -= cdof;                        // Dirichlet-constrained values are not in the Vec
+      if (ndof <= 0 || off < 0) continue;  // no values, or owned by another rank
+      dofs = ndof;
+      if (p >= cStart && p < cEnd)
+        ++onCells;
+      else if (p >= vStart && p < vEnd)
+        ++onVertices;
+      else
+        ++elsewhere;
+    }
+    PetscCheck(elsewhere == 0 && !(onCells > 0 && onVertices > 0), comm, PETSC_ERR_SUP,
+               "TS lats: -lats_record needs the values on cells only or on vertices only (this DMPlex has them on "
+               "other mesh entities too, e.g. higher-order elements)");
+    Vec coordsLocal;
+    PetscCall(DMGetCoordinatesLocal(dm, &coordsLocal));
+    PetscSection cs;
+    PetscCall(DMGetCoordinateSection(dm, &cs));
+    const PetscScalar* c;
+    PetscCall(VecGetArrayRead(coordsLocal, &c));
+    for (PetscInt p = pStart; p < pEnd; ++p) {
+      PetscInt ndof, cdof, off;
+      PetscCall(PetscSectionGetDof(global, p, &ndof));
+      PetscCall(PetscSectionGetConstraintDof(global, p, &cdof));
+      PetscCall(PetscSectionGetOffset(global, p, &off));
+      if (ndof - cdof <= 0 || off < 0) continue;
+      if (p >= cStart && p < cEnd) {
+        PetscReal vol, centroid[3], normal[3];
+        PetscCall(DMPlexComputeCellGeometryFVM(dm, p, &vol, centroid, normal));
+        for (PetscInt a = 0; a < dim; ++a) xyz.push_back(centroid[a]);
+      } else {
+        PetscInt coff;
+        PetscCall(PetscSectionGetOffset(cs, p, &coff));
+        for (PetscInt a = 0; a < dim; ++a) xyz.push_back(PetscRealPart(c[coff + a]));
+      }
+    }
+    PetscCall(VecRestoreArrayRead(coordsLocal, &c));
+    d->components = static_cast<int>(dofs > 0 ? dofs : bs);
+  } else {
+    SETERRQ(comm, PETSC_ERR_SUP,
+            "TS lats: -lats_record needs the solution on a DMDA or DMPlex (the points come from it)");
+  }
+  const std::int64_t entities = static_cast<std::int64_t>(xyz.size()) / dim;
+  PetscCheck(entities * d->components == n, comm, PETSC_ERR_ARG_SIZ,
+             "TS lats: -lats_record found %lld points x %d components but the solution has %lld local values",
+             static_cast<long long>(entities), d->components, static_cast<long long>(n));
+  try {
+    d->points = MeshBuilder(comm, static_cast<int>(dim)).name("host").coordinates(xyz.data(), entities).build();
+  } catch (const std::exception& e) {
+    SETERRQ(comm, PETSC_ERR_LIB, "%s", e.what());
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode recordSnapshot(TS ts, TsLats* d) {
+  const PetscScalar* a;
+  PetscInt n;
+  PetscFunctionBeginUser;
+  PetscCall(VecGetLocalSize(ts->vec_sol, &n));
+  PetscCall(VecGetArrayRead(ts->vec_sol, &a));
+  d->snapshots.emplace_back(a, a + n);
+  PetscCall(VecRestoreArrayRead(ts->vec_sol, &a));
+  d->times.push_back(ts->ptime);
+  PetscFunctionReturn(0);
+}
+
+/// Writes the recorded snapshots as a one-trajectory dataset. Collective.
+PetscErrorCode writeRecord(TS ts, TsLats* d) {
+  PetscFunctionBeginUser;
+  if (d->record.empty() || d->written || d->snapshots.size() < 2) PetscFunctionReturn(0);
+  d->written = true;
+  try {
+    meshio::DatasetHeader h;
+    h.equation = "petsc_ts";
+    for (int c = 0; c < d->components; ++c) h.components.push_back(d->components == 1 ? "u" : "u" + std::to_string(c));
+    h.numTrajectories = 1;
+    h.times = d->times;
+    h.source = "recorded by the PETSc TS type lats";
+    h.commandLine = "PETSc program with -ts_type lats -lats_record";
+    meshio::DatasetWriter w(d->record, h, *d->points);
+    for (std::size_t j = 0; j < d->snapshots.size(); ++j) {
+      Field f = Field::wrap("u", d->snapshots[j].data(), d->points->ownedSize(), h.components);
+      w.writeSnapshot(0, static_cast<std::int64_t>(j), *d->points, f);
+    }
+    MPI_Barrier(PetscObjectComm((PetscObject)ts));
+    int rank = 0;
+    MPI_Comm_rank(PetscObjectComm((PetscObject)ts), &rank);
+    if (rank == 0) w.markComplete(0);
+    MPI_Barrier(PetscObjectComm((PetscObject)ts));
+    w.finish();
+    d->snapshots.clear();
+  } catch (const std::exception& e) {
+    SETERRQ(PetscObjectComm((PetscObject)ts), PETSC_ERR_FILE_WRITE, "TS lats: -lats_record: %s", e.what());
+  }
+  PetscFunctionReturn(0);
+}
 
 PetscErrorCode setUp(TS ts) {
   auto* d = static_cast<TsLats*>(ts->data);
@@ -70,6 +262,14 @@ PetscErrorCode setUp(TS ts) {
   PetscCall(TSSetSolution(d->inner, ts->vec_sol));
   PetscCall(TSSetFromOptions(d->inner));
   PetscCall(TSSetUp(d->inner));
+  if (!d->record.empty()) {
+    PetscCall(ensureRuntime(PetscObjectComm((PetscObject)ts)));
+    PetscCall(hostPoints(ts, d));
+    d->times.clear();
+    d->snapshots.clear();
+    d->written = false;
+    PetscCall(recordSnapshot(ts, d));  // the initial state
+  }
   if (kView.get()) {
     // The configuration, once per set-up, on the first rank of the TS's communicator.
     std::ostringstream os;
@@ -93,6 +293,13 @@ PetscErrorCode step(TS ts) {
   if (reason < 0) ts->reason = reason;
   PetscCall(TSGetTime(d->inner, &ts->ptime));
   PetscCall(TSGetTimeStep(d->inner, &ts->time_step));
+  if (!d->record.empty() && reason >= 0) {
+    // ts->steps counts this step only after we return.
+    const PetscInt done = ts->steps + 1;
+    if (done % d->recordEvery == 0) PetscCall(recordSnapshot(ts, d));
+    const bool last = done >= ts->max_steps || ts->ptime >= ts->max_time - 1e-12 * PetscAbsReal(ts->max_time);
+    if (last) PetscCall(writeRecord(ts, d));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -123,6 +330,9 @@ PetscErrorCode setFromOptions(TS ts, PetscOptionItems* /*items*/) {
   try {
     d->mode = kMode.get();  // an unknown value: ConfigurationError naming the choices
     d->classicalType = kClassicalType.get();
+    d->record = kRecord.get();
+    d->recordEvery = static_cast<PetscInt>(kRecordEvery.get());
+    if (d->recordEvery < 1) LATS_THROW(InvalidValueError, "-lats_record_every " << d->recordEvery << "; expected >= 1");
   } catch (const std::exception& e) {
     SETERRQ(PetscObjectComm((PetscObject)ts), PETSC_ERR_ARG_WRONG, "%s", e.what());
   }
@@ -150,6 +360,8 @@ PetscErrorCode reset(TS ts) {
   auto* d = static_cast<TsLats*>(ts->data);
   PetscFunctionBeginUser;
   PetscCall(TSDestroy(&d->inner));
+  d->points.reset();
+  d->snapshots.clear();
   PetscFunctionReturn(0);
 }
 

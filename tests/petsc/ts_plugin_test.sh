@@ -44,6 +44,35 @@ for np in 1 2; do
   run "$np" ex45 euler $plex -explicit -ts_max_steps 4 -ts_dt 1e-4
   run "$np" ex45 beuler $plex -ts_max_steps 5 -ts_dt 0.1 -pc_type lu
 done
+# -lats_record writes the host's trajectory as a LaTS dataset: ex13 (DMDA points), every
+# 4th of 20 steps, last snapshot = the final solution; ex45 (DMPlex, P1 values on the free
+# vertices) whose exact solution x^2 + y^2 + 2t the recorded values match at the recorded points.
+for np in 1 2; do
+  rm -f rec.h5 rec.xmf
+  mpiexec -n "$np" --oversubscribe ./ex13 -dll_append "$lib" -ts_type lats -ts_max_steps 20 -lats_record rec.h5 \
+    -lats_record_every 4 -ts_view_solution binary:final.bin > rec.log 2>&1 || { cat rec.log; exit 1; }
+  /usr/bin/python3 - <<'PY'
+import h5py, numpy as np
+b = open("final.bin", "rb").read()
+n = np.frombuffer(b[4:8], ">i4")[0]
+final = np.frombuffer(b[8:8 + 8 * n], ">f8")
+f = h5py.File("rec.h5", "r")
+assert f["fields"].shape == (1, 6, 64, 1), f["fields"].shape
+assert np.array_equal(f["fields"][0, -1, :, 0], final)
+print("  ex13 -lats_record: 6 snapshots, the last equals the final solution")
+PY
+  rm -f rec.h5 rec.xmf
+  mpiexec -n "$np" --oversubscribe ./ex45 $plex -ts_max_steps 5 -ts_dt 0.1 -pc_type lu -dll_append "$lib" -ts_type lats \
+    -lats_classical_ts_type beuler -lats_record rec.h5 > rec.log 2>&1 || { cat rec.log; exit 1; }
+  /usr/bin/python3 - <<'PY'
+import h5py, numpy as np
+f = h5py.File("rec.h5", "r")
+u, p, t = f["fields"][0, :, :, 0], f["points"][()], f["times"][()]
+err = max(np.abs(u[j] - (p[:, 0] ** 2 + p[:, 1] ** 2 + 2 * t[j])).max() for j in range(len(t)))
+print(f"  ex45 -lats_record: {u.shape[1]} vertices x {len(t)} snapshots, max |u - (x^2 + y^2 + 2t)| = {err:.1e}")
+assert u.shape == (6, 225) and err < 1e-12
+PY
+done
 # -lats_view prints the configuration.
 ./ex13 -dll_append "$lib" -ts_type lats -lats_classical_ts_type rk -lats_view -ts_max_steps 2 > view.log 2>&1
 grep -q "TS lats: mode classical, classical steps by TS type rk" view.log || { cat view.log; exit 1; }
