@@ -220,6 +220,9 @@ int runTrain(lats::Runtime& runtime) {
     if (!r.finished) {
       std::printf("stopped at step %zu (-lats_train_stop_after); run the same command again to resume\n",
                   r.autoencoderLoss.size() + r.dynamicsLoss.size());
+    } else if (r.validationAccuracy.trajectories == 0) {
+      std::printf("trained %s in %.1f s (no validation split: -lats_train_validation 0)\n", r.checkpoint.c_str(),
+                  r.seconds);
     } else {
       std::printf(
           "trained %s in %.1f s: validation relative MSE reconstruction %.3e, rollout %.3e (%lld "

@@ -3,7 +3,7 @@
 // at the end of the horizon. The initial state and PDE parameters are a trajectory of a
 // (test) dataset made by lats generate; the reference is the classical stepper run here.
 //
-//   build/release/bench/bench_steppers -lats_model DIR -lats_bench_dataset test.h5 \
+//   build/release/bench/bench_steppers -lats_model DIR -lats_bench_dataset test.h5
 //       [-lats_bench_trajectory 0] [mesh options of the dataset: -lats_mesh interval ...]
 //       [-lats_threads 1]
 #include <chrono>

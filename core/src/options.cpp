@@ -231,11 +231,30 @@ std::vector<std::string> Options::present() {
   return names;
 }
 
+namespace {
+std::vector<std::string>& petscPrefixes() {
+  static std::vector<std::string> prefixes;
+  return prefixes;
+}
+}  // namespace
+
+void Options::addPetscPrefix(const std::string& prefix) {
+  std::lock_guard<std::mutex> lock(declarationMutex());
+  auto& p = petscPrefixes();
+  if (std::find(p.begin(), p.end(), prefix) == p.end()) p.push_back(prefix);
+}
+
 void Options::checkUnknown(MPI_Comm comm) {
   std::string failure;
   try {
     for (const auto& name : present()) {
       if (isDeclared(name)) continue;
+      bool petsc = false;
+      {
+        std::lock_guard<std::mutex> lock(declarationMutex());
+        for (const auto& p : petscPrefixes()) petsc = petsc || name.compare(0, p.size(), p) == 0;
+      }
+      if (petsc) continue;  // options of a PETSc object whose prefix starts with -lats_
       spec(name);  // throws with the suggestion
     }
   } catch (const Error& e) {

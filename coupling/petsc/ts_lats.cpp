@@ -4,6 +4,7 @@
 #include <petscdmda.h>
 #include <petscdmplex.h>
 
+#include <algorithm>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -14,15 +15,18 @@
 #include "lats/core/options.hpp"
 #include "lats/core/runtime.hpp"
 #include "lats/coupling/petsc_ts.hpp"
+#include "lats/coupling/surrogate_stepper.hpp"
 #include "lats/meshio/dataset.hpp"
+#include "lats/solvers/neural/latent_rollout.hpp"
 
 namespace lats::coupling {
 namespace {
 
 const EnumOption kMode{"mode",
                        "classical",
-                       {"classical"},
-                       "PETSc TS type lats: how steps are taken (classical: an inner TS of -lats_classical_ts_type)"};
+                       {"classical", "surrogate"},
+                       "PETSc TS type lats: how steps are taken (classical: an inner TS of -lats_classical_ts_type; "
+                       "surrogate: the trained model -lats_model)"};
 // The same declaration as the runtime's (identical redeclarations are allowed).
 const BoolOption kView{"view", false, "print the effective LaTS configuration once at start-up"};
 const StringOption kClassicalType{"classical_ts_type", "rk",
@@ -45,7 +49,21 @@ struct TsLats {
   std::vector<double> times;
   std::vector<std::vector<double>> snapshots;
   bool written = false;
+  // Surrogate mode: a trained model advances the host's Vec in place.
+  std::unique_ptr<SurrogateStepper> surrogate;
+  std::string field;  // the model's field name
 };
+
+/// A State whose one field wraps the host's solution array (valid until VecRestoreArray).
+State wrapSolution(const TsLats* d, PetscScalar* a, double time, std::int64_t step) {
+  std::vector<std::string> components;
+  for (int c = 0; c < d->components; ++c) components.push_back(d->components == 1 ? "u" : "u" + std::to_string(c));
+  State s;
+  s.add(Field::wrap(d->field, a, d->points->ownedSize(), components));
+  s.setTime(time);
+  s.setStepIndex(step);
+  return s;
+}
 
 /// LaTS's runtime (Kokkos) for hosts that only started PETSc: made on first need, ended
 /// when PETSc finalizes (after the host destroyed its TS).
@@ -262,9 +280,31 @@ PetscErrorCode setUp(TS ts) {
   PetscCall(TSSetSolution(d->inner, ts->vec_sol));
   PetscCall(TSSetFromOptions(d->inner));
   PetscCall(TSSetUp(d->inner));
+  if (d->mode == "surrogate") {
+    MPI_Comm comm = PetscObjectComm((PetscObject)ts);
+    PetscCall(ensureRuntime(comm));
+    if (!d->points) PetscCall(hostPoints(ts, d));
+    PetscScalar* a;
+    PetscCall(VecGetArray(ts->vec_sol, &a));
+    PetscErrorCode failed = 0;
+    std::string message;
+    try {
+      d->surrogate = std::make_unique<SurrogateStepper>();
+      d->surrogate->setFromOptions();
+      solvers::neural::LatentRollout probe(comm, d->surrogate->settings().model);
+      d->field = probe.info().fieldNames.at(0);
+      auto state = wrapSolution(d, a, ts->ptime, ts->steps);
+      d->surrogate->setUp(d->points, state);
+    } catch (const std::exception& e) {
+      failed = 1;
+      message = e.what();
+    }
+    PetscCall(VecRestoreArray(ts->vec_sol, &a));
+    PetscCheck(!failed, comm, PETSC_ERR_ARG_WRONG, "TS lats: %s", message.c_str());
+  }
   if (!d->record.empty()) {
     PetscCall(ensureRuntime(PetscObjectComm((PetscObject)ts)));
-    PetscCall(hostPoints(ts, d));
+    if (!d->points) PetscCall(hostPoints(ts, d));
     d->times.clear();
     d->snapshots.clear();
     d->written = false;
@@ -282,17 +322,41 @@ PetscErrorCode setUp(TS ts) {
 
 PetscErrorCode step(TS ts) {
   auto* d = static_cast<TsLats*>(ts->data);
+  TSConvergedReason reason = TS_CONVERGED_ITERATING;
   PetscFunctionBeginUser;
-  // The inner TS advances the host's solution vector in place, from the outer time and step.
-  PetscCall(TSSetTime(d->inner, ts->ptime));
-  PetscCall(TSSetTimeStep(d->inner, ts->time_step));
-  PetscCall(TSSetMaxTime(d->inner, ts->max_time));
-  PetscCall(TSStep(d->inner));
-  TSConvergedReason reason;
-  PetscCall(TSGetConvergedReason(d->inner, &reason));
-  if (reason < 0) ts->reason = reason;
-  PetscCall(TSGetTime(d->inner, &ts->ptime));
-  PetscCall(TSGetTimeStep(d->inner, &ts->time_step));
+  if (d->mode == "surrogate") {
+    // One step of the model (its own time step) on the host's array, in place.
+    PetscScalar* a;
+    PetscCall(VecGetArray(ts->vec_sol, &a));
+    StepResult r;
+    std::string message;
+    try {
+      auto state = wrapSolution(d, a, ts->ptime, ts->steps);
+      r = d->surrogate->step(state, std::max(ts->time_step, d->surrogate->modelTimeStep()));
+    } catch (const std::exception& e) {
+      message = e.what();
+    }
+    PetscCall(VecRestoreArray(ts->vec_sol, &a));
+    PetscCheck(message.empty(), PetscObjectComm((PetscObject)ts), PETSC_ERR_LIB, "TS lats: %s", message.c_str());
+    if (!r.ok()) {
+      ts->reason = TS_DIVERGED_STEP_REJECTED;
+      reason = TS_DIVERGED_STEP_REJECTED;
+      PetscCall(PetscInfo(ts, "TS lats: surrogate step failed: %s\n", r.reason.c_str()));
+    } else {
+      ts->ptime += r.dtTaken;
+      ts->time_step = r.dtNext;
+    }
+  } else {
+    // The inner TS advances the host's solution vector in place, from the outer time and step.
+    PetscCall(TSSetTime(d->inner, ts->ptime));
+    PetscCall(TSSetTimeStep(d->inner, ts->time_step));
+    PetscCall(TSSetMaxTime(d->inner, ts->max_time));
+    PetscCall(TSStep(d->inner));
+    PetscCall(TSGetConvergedReason(d->inner, &reason));
+    if (reason < 0) ts->reason = reason;
+    PetscCall(TSGetTime(d->inner, &ts->ptime));
+    PetscCall(TSGetTimeStep(d->inner, &ts->time_step));
+  }
   if (!d->record.empty() && reason >= 0) {
     // ts->steps counts this step only after we return.
     const PetscInt done = ts->steps + 1;
@@ -360,6 +424,7 @@ PetscErrorCode reset(TS ts) {
   auto* d = static_cast<TsLats*>(ts->data);
   PetscFunctionBeginUser;
   PetscCall(TSDestroy(&d->inner));
+  d->surrogate.reset();
   d->points.reset();
   d->snapshots.clear();
   PetscFunctionReturn(0);
@@ -392,6 +457,7 @@ PetscErrorCode create(TS ts) {
 
 void registerPetscTs() {
   static bool done = false;
+  Options::addPetscPrefix("classical_ts_");  // -lats_classical_ts_* are the inner TS's PETSc options
   if (done) return;
   if (TSRegister("lats", create) == 0) done = true;
 }

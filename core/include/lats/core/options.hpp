@@ -56,6 +56,10 @@ class Options {
 
   /// Every -lats_* option present in the database (names without prefix).
   static std::vector<std::string> present();
+  /// Names starting with `prefix` (after -lats_) belong to a PETSc object whose options
+  /// prefix begins with lats_ (e.g. "classical_ts_" for the TS plugin's inner TS):
+  /// checkUnknown() leaves them to PETSc.
+  static void addPetscPrefix(const std::string& prefix);
   /// Throws ConfigurationError on every rank if any -lats_* option in the database is not
   /// declared, naming it and the closest declared option. Collective over `comm`.
   static void checkUnknown(MPI_Comm comm);

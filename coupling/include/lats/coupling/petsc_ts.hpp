@@ -9,6 +9,8 @@
 /// `-ts_type <that type>`: its TS options carry the prefix lats_classical_ (for example
 /// -lats_classical_ts_rk_type 4, -lats_classical_ts_adapt_type none), while its nonlinear and
 /// linear solvers read the host's own -snes_*, -ksp_*, -pc_* options. -ts_view shows both.
+/// surrogate: the trained model -lats_model advances the host's Vec in place (see the
+/// surrogate stepper). -lats_record FILE writes the host's trajectory as a dataset.
 
 namespace lats::coupling {
 
