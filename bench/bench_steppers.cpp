@@ -116,6 +116,10 @@ int main(int argc, char** argv) {
   lats::coupling::HybridSettings schedule;
   schedule.surrogateSteps = 4;
   schedule.classicalSteps = 1;
+  lats::coupling::HybridSettings warm;  // one classical step first: a true history window
+  warm.surrogateSteps = steps;
+  warm.classicalSteps = 1;
+  warm.startClassical = true;
   lats::coupling::HybridSettings error;
   error.policy = "error";
   error.residualEvery = 5;
@@ -129,6 +133,8 @@ int main(int argc, char** argv) {
   const std::vector<Mode> modes = {
       {"classical", [&] { return std::unique_ptr<lats::TimeStepper>(classical()); }},
       {"surrogate", [&] { return std::unique_ptr<lats::TimeStepper>(surrogate()); }},
+      {"classical step, then surrogate",
+       [&] { return std::make_unique<lats::coupling::HybridStepper>(classical(), surrogate(), warm); }},
       {"hybrid 4+1",
        [&] { return std::make_unique<lats::coupling::HybridStepper>(classical(), surrogate(), schedule); }},
       {"hybrid error (check every 5, tol 0.1)",

@@ -31,6 +31,8 @@ const IntOption kResidualEvery{
     "hybrid error control: check every r-th surrogate step against a classical step from the same state (0: off)"};
 const RealOption kResidualTol{"hybrid_residual_tol", 0.05,
                               "hybrid error control: allowed relative L2 difference in that check"};
+const BoolOption kStartClassical{"hybrid_start_classical", false,
+                                 "hybrid: begin with classical steps, so the surrogate starts from a true history"};
 const IntOption kFallbackSteps{"hybrid_fallback_steps", 4,
                                "hybrid error control: classical steps after a trip before the surrogate is retried"};
 
@@ -100,6 +102,7 @@ HybridSettings HybridSettings::fromOptions() {
   s.residualEvery = kResidualEvery.get();
   s.residualTolerance = kResidualTol.get();
   s.fallbackSteps = kFallbackSteps.get();
+  s.startClassical = kStartClassical.get();
   return s;
 }
 
@@ -142,7 +145,7 @@ void HybridStepper::doSetUp(const Mesh& /*mesh*/, State& state) {
              "hybrid stepper: the model evolves the field(s) '"
                  << fields.front() << "' but the classical solver evolves '" << classical_->equation()
                  << "'; train the model on data of the same equation");
-  mode_ = s.policy == "schedule" && s.surrogateSteps == 0 ? "classical" : "surrogate";
+  mode_ = (s.policy == "schedule" && s.surrogateSteps == 0) || s.startClassical ? "classical" : "surrogate";
   inMode_ = 0;
   surrogateTaken_ = classicalTaken_ = rollbacks_ = 0;
   switches_.clear();

@@ -374,6 +374,18 @@ TEST(Hybrid, ScheduleAlternatesAndLogsEverySwitch) {
   EXPECT_EQ(stepper.switches()[0].to, "classical");
   EXPECT_EQ(stepper.switches()[1].to, "surrogate");
   EXPECT_NE(stepper.switches()[0].reason.find("2 surrogate steps done"), std::string::npos);
+  // Starting classically: the surrogate continues from a true history window.
+  h.startClassical = true;
+  auto warm = hybrid(plex, h);
+  auto s1 = initialState(*plex->mesh());
+  warm.setUp(plex->mesh(), s1);
+  ASSERT_TRUE(warm.advance(s1, 3 * kDt, kDt).ok());
+  EXPECT_EQ(warm.classicalStepsTaken(), 1);
+  EXPECT_EQ(warm.surrogateStepsTaken(), 2);
+  ASSERT_EQ(warm.switches().size(), 1u);
+  EXPECT_EQ(warm.switches()[0].step, 1);
+  EXPECT_EQ(warm.switches()[0].to, "surrogate");
+  h.startClassical = false;
   // Only classical steps: the classical run exactly.
   h.surrogateSteps = 0;
   auto onlyClassical = hybrid(plex, h);

@@ -28,10 +28,15 @@ struct HybridSettings {
   std::int64_t residualEvery = 0;   ///< every r-th surrogate step is checked against a classical step
   double residualTolerance = 0.05;  ///< relative L2 difference allowed in that check
   std::int64_t fallbackSteps = 4;   ///< classical steps after a trip before the surrogate is tried again
+  /// Begin with the classical steps of the schedule (or, under error control, with
+  /// fallbackSteps classical steps): the surrogate then starts from a true history window
+  /// instead of the initial state repeated (models with history > 1 need this).
+  bool startClassical = false;
 
   /// From -lats_hybrid_policy, -lats_hybrid_surrogate_steps, -lats_hybrid_classical_steps,
   /// -lats_hybrid_conserved_tol, -lats_hybrid_bound_tol, -lats_hybrid_spread_tol,
-  /// -lats_hybrid_residual_every, -lats_hybrid_residual_tol, -lats_hybrid_fallback_steps.
+  /// -lats_hybrid_residual_every, -lats_hybrid_residual_tol, -lats_hybrid_fallback_steps,
+  /// -lats_hybrid_start_classical.
   static HybridSettings fromOptions();
 };
 
