@@ -11,6 +11,8 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake pkg-config ninja-build ccache clang-format git
+  # Fortran (the C API's Fortran module is tested)
+  gfortran
   # MPI + PETSc (PETSc brings parallel HDF5 through its own dependencies)
   openmpi-bin libopenmpi-dev petsc-dev libhdf5-openmpi-dev hdf5-tools
   # Kokkos (Serial backend, from Trilinos)

@@ -1,0 +1,63 @@
+! The C API from Fortran through the lats_f module: a Burgers model steps a Fortran array in
+! place on 1 or 2 ranks; status and an error message come back. Usage: test_fortran MODEL_DIR
+program test_fortran
+  use, intrinsic :: iso_c_binding
+  use mpi
+  use lats_f
+  implicit none
+  integer, parameter :: n = 32
+  type(c_ptr) :: s
+  integer :: ierr, rank, size, first, last, i, failures
+  real(c_double), allocatable, target :: x(:), u(:), u0(:)
+  real(c_double) :: taken, t
+  integer(c_int64_t) :: steps
+  integer(c_int) :: status
+  character(len=1024) :: model
+
+  call MPI_Init(ierr)
+  call MPI_Comm_rank(MPI_COMM_WORLD, rank, ierr)
+  call MPI_Comm_size(MPI_COMM_WORLD, size, ierr)
+  failures = 0
+  call get_command_argument(1, model)
+  first = rank * n / size
+  last = (rank + 1) * n / size
+  allocate (x(last - first), u(last - first), u0(last - first))
+  do i = 1, last - first
+    x(i) = (first + i - 1 + 0.5d0) / n
+    u(i) = sin(2 * acos(-1.0d0) * x(i)) + 0.5d0
+  end do
+  u0 = u
+  call check(lats_initialize(c_null_ptr, c_null_ptr) == LATS_OK, "initialize")
+  call check(lats_session_create_f(MPI_COMM_WORLD, "-lats_model "//trim(model)// &
+             " -lats_surrogate_parameters nu=0.02"//c_null_char, s) == LATS_OK, "create")
+  call check(lats_session_set_points(s, 1_c_int, int(last - first, c_int64_t), x) == LATS_OK, "points")
+  call check(lats_session_add_field(s, "burgers"//c_null_char, 1_c_int, u) == LATS_OK, "field")
+  call check(lats_session_setup(s, "surrogate"//c_null_char) == LATS_OK, "setup: "//lats_message(s))
+  do i = 1, 3
+    call check(lats_session_step(s, 0.05d0, taken) == LATS_OK, "step")
+    call check(abs(taken - 0.05d0) < 1d-15, "dt taken")
+  end do
+  call check(lats_session_status(s, t, steps, status) == LATS_OK, "status")
+  call check(abs(t - 0.15d0) < 1d-14 .and. steps == 3 .and. status == 0, "time, steps, status")
+  call check(maxval(abs(u - u0)) > 1d-3, "the surrogate wrote into the Fortran array")
+  call check(lats_session_step(s, 0.01d0, taken) == LATS_ERR_STEP_FAILED, "a too small step fails")
+  call check(index(lats_message(s), "model's time step") > 0, "message: "//lats_message(s))
+  call check(lats_session_destroy(s) == LATS_OK, "destroy")
+  call check(.not. c_associated(s), "destroy sets the handle to NULL")
+  call check(lats_finalize() == LATS_OK, "finalize")
+  if (rank == 0) print '(a,i0,a)', "[fortran] ", failures, " failure(s)"
+  call MPI_Finalize(ierr)
+  if (failures > 0) stop 1
+
+contains
+
+  subroutine check(ok, what)
+    logical, intent(in) :: ok
+    character(len=*), intent(in) :: what
+    if (.not. ok) then
+      failures = failures + 1
+      print '(a,a)', "test_fortran: failed: ", what
+    end if
+  end subroutine
+
+end program
