@@ -255,7 +255,7 @@ void Options::checkUnknown(MPI_Comm comm) {
         for (const auto& p : petscPrefixes()) petsc = petsc || name.compare(0, p.size(), p) == 0;
       }
       if (petsc) continue;  // options of a PETSc object whose prefix starts with -lats_
-      spec(name);  // throws with the suggestion
+      spec(name);           // throws with the suggestion
     }
   } catch (const Error& e) {
     failure = e.what();

@@ -42,7 +42,12 @@ enum lats_code {
 };
 
 /* Status of the last step (lats_session_status). */
-enum lats_step_status { LATS_STEP_SUCCESS = 0, LATS_STEP_DIVERGED = 1, LATS_STEP_SOLVER_FAILED = 2, LATS_STEP_REJECTED = 3 };
+enum lats_step_status {
+  LATS_STEP_SUCCESS = 0,
+  LATS_STEP_DIVERGED = 1,
+  LATS_STEP_SOLVER_FAILED = 2,
+  LATS_STEP_REJECTED = 3
+};
 
 typedef struct lats_session_s* lats_session;
 
