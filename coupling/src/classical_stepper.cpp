@@ -108,11 +108,5 @@ void registerClassicalStepper() {
                              [] { return std::make_unique<ClassicalStepper>(); });
 }
 
-namespace {
-struct Registrar {
-  Registrar() { registerClassicalStepper(); }
-};
-const Registrar kRegistrar;
-}  // namespace
 
 }  // namespace lats::coupling

@@ -265,11 +265,5 @@ void registerHybridStepper() {
                              [] { return std::make_unique<HybridStepper>(); });
 }
 
-namespace {
-struct Registrar {
-  Registrar() { registerHybridStepper(); }
-};
-const Registrar kRegistrar;
-}  // namespace
 
 }  // namespace lats::coupling

@@ -168,11 +168,5 @@ void registerSurrogateStepper() {
                              [] { return std::make_unique<SurrogateStepper>(); });
 }
 
-namespace {
-struct Registrar {
-  Registrar() { registerSurrogateStepper(); }
-};
-const Registrar kRegistrar;
-}  // namespace
 
 }  // namespace lats::coupling

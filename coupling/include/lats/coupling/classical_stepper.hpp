@@ -51,7 +51,8 @@ class ClassicalStepper : public TimeStepper {
   std::unique_ptr<solvers::FvSolver> solver_;
 };
 
-/// Registers "classical" in lats::timeSteppers() (also done by registerSteppers()).
+/// Registers "classical" in lats::timeSteppers() (done by registerSteppers(), which runs when
+/// the library is loaded).
 void registerClassicalStepper();
 
 }  // namespace lats::coupling

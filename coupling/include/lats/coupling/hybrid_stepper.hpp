@@ -86,6 +86,8 @@ class HybridStepper : public TimeStepper {
   std::vector<StepperSwitch> switches_;
 };
 
+/// Registers "hybrid" in lats::timeSteppers() (done by registerSteppers(), which runs when
+/// the library is loaded).
 void registerHybridStepper();
 
 }  // namespace lats::coupling
