@@ -214,6 +214,8 @@ TEST(Surrogate, EnsembleOfADeterministicModelHasNoSpread) {
   EXPECT_LT(maxRelativeDifference(*plex->mesh(), state, reference(1)), 1e-5);
 }
 
+std::unique_ptr<lats::coupling::ClassicalStepper> classical(std::shared_ptr<const lats::meshio::PlexMesh> plex);
+
 TEST(Surrogate, BadInputIsAClearErrorOnEveryRank) {
   auto plex = intervalMesh(MPI_COMM_WORLD);
   const auto mesh = plex->mesh();
@@ -278,6 +280,48 @@ TEST(Surrogate, BadInputIsAClearErrorOnEveryRank) {
     SurrogateStepper stepper(s);
     const auto m = lats::test::messageOf<lats::FileFormatError>([&] { stepper.setUp(mesh, state); });
     EXPECT_NE(m.find("/nonexistent/model/model.json"), std::string::npos) << m;
+  }
+  {
+    auto s = settings();
+    s.decodeEvery = -1;
+    SurrogateStepper stepper(s);
+    const auto m = lats::test::messageOf<lats::InvalidValueError>([&] { stepper.setUp(mesh, state); });
+    EXPECT_NE(m.find("-lats_surrogate_decode_every -1; expected >= 0"), std::string::npos) << m;
+    s = settings();
+    s.ensemble = 0;
+    SurrogateStepper noMembers(s);
+    const auto m2 = lats::test::messageOf<lats::InvalidValueError>([&] { noMembers.setUp(mesh, state); });
+    EXPECT_NE(m2.find("ensemble of 0 members; expected at least 1"), std::string::npos) << m2;
+  }
+  {
+    // Hybrid settings are checked before anything is set up.
+    auto expectHybrid = [&](lats::coupling::HybridSettings h, const std::string& text) {
+      lats::coupling::HybridStepper stepper(classical(plex), std::make_unique<SurrogateStepper>(settings()), h);
+      const auto m = lats::test::messageOf<lats::Error>([&] { stepper.setUp(mesh, state); });
+      EXPECT_NE(m.find(text), std::string::npos) << m;
+    };
+    lats::coupling::HybridSettings h;
+    h.policy = "errors";
+    expectHybrid(h, "policy 'errors'; expected schedule or error");
+    h = {};
+    h.surrogateSteps = h.classicalSteps = 0;
+    expectHybrid(h, "expected counts >= 0, not both 0");
+    h = {};
+    h.residualTolerance = -1;
+    expectHybrid(h, "tolerance -1; expected a finite value >= 0");
+    h = {};
+    h.fallbackSteps = 0;
+    expectHybrid(h, "-lats_hybrid_fallback_steps 0 (expected >= 1)");
+    // A classical solver of another equation than the model's.
+    lats::State adv;
+    adv.add(lats::Field("advection_diffusion", mesh->size(), {"u"}));
+    adv.add(lats::Field("burgers", mesh->size(), {"u"}));
+    lats::coupling::HybridStepper other(std::make_unique<lats::coupling::ClassicalStepper>(plex, "advection_diffusion"),
+                                        std::make_unique<SurrogateStepper>(settings()), {});
+    const auto m = lats::test::messageOf<lats::ModelMismatchError>([&] { other.setUp(mesh, adv); });
+    EXPECT_NE(m.find("the model evolves the field(s) 'burgers' but the classical solver evolves 'advection_diffusion'"),
+              std::string::npos)
+        << m;
   }
   const auto m = lats::test::messageOf<lats::InvalidValueError>(
       [] { lats::coupling::parseParameterList("nu=0.1,mu", "-lats_surrogate_parameters"); });
