@@ -96,6 +96,11 @@ int main(int argc, char** argv) {
     lats_session_status(s, &t, &steps, &status);
     EXPECT(fabs(t - 0.1) < 1e-15 && steps == 2 && status == LATS_STEP_SUCCESS, "t %g steps %lld status %d", t,
            (long long)steps, status);
+    EXPECT(lats_session_host_step(s, -0.05) == LATS_ERR_INVALID_VALUE, "negative host step");
+    EXPECT(strstr(lats_session_last_error(s), "expected a positive finite step") != NULL, "%s",
+           lats_session_last_error(s));
+    EXPECT(lats_session_set_points(s, 1, N, x) == LATS_ERR_CONFIGURATION, "points after setup");
+    EXPECT(strstr(lats_session_last_error(s), "already set up") != NULL, "%s", lats_session_last_error(s));
     /* A step smaller than the model's: a failed step with the reason, arrays untouched. */
     double before = u[3];
     EXPECT(lats_session_step(s, 0.01, NULL) == LATS_ERR_STEP_FAILED, "small step");

@@ -106,6 +106,11 @@ PY
 ./ex13 -dll_append "$lib" -ts_type lats -lats_classical_ts_type rk -lats_view -ts_max_steps 2 > view.log 2>&1
 grep -q "TS lats: mode classical, classical steps by TS type rk" view.log || { cat view.log; exit 1; }
 grep -q "classical_ts_type" view.log || { cat view.log; exit 1; }
+# Bad recording settings are one clear error.
+if ./ex13 -dll_append "$lib" -ts_type lats -lats_record r.h5 -lats_record_every 0 -ts_max_steps 2 > bad.log 2>&1; then
+  echo "-lats_record_every 0 was accepted"; exit 1
+fi
+grep -q "lats_record_every 0; expected >= 1" bad.log || { cat bad.log; exit 1; }
 # A mode LaTS does not have is one clear error.
 if ./ex13 -dll_append "$lib" -ts_type lats -lats_mode surrogat -ts_max_steps 2 > bad.log 2>&1; then
   echo "an unknown -lats_mode was accepted"; exit 1
