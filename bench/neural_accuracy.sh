@@ -81,7 +81,7 @@ gray_scott() {
   generate gray_scott-train 256 1 $common
   # shellcheck disable=SC2086
   generate gray_scott-test 32 2 $common
-  train gray_scott 3000 3000 -lats_model_history 2 -lats_model_tokens 16 -lats_train_batch 8 -lats_train_validate_every 100
+  train gray_scott 8000 3000 -lats_model_history 2 -lats_model_tokens 32 -lats_train_batch 8 -lats_train_validate_every 250
 }
 
 case $case_name in

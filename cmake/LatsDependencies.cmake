@@ -56,3 +56,6 @@ _lats_find(nlohmann_json)
 
 # Boost (header-only parts: geometry for spatial indices).
 _lats_find(Boost)
+
+# Eigen 3 (header-only) for the small dense linear algebra of the ensemble filters.
+_lats_find(Eigen3 NO_MODULE)

@@ -20,8 +20,8 @@ packages=(
   # LibTorch and a fast BLAS for it: without the OpenMP OpenBLAS torch falls back to the
   # reference BLAS and runs 20-50x slower
   libtorch-dev libopenblas0-openmp libopenblas-openmp-dev
-  # VTK 9, Boost, JSON (model checkpoints), testing and benchmarking
-  libvtk9-dev libboost-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # VTK 9, Boost, Eigen (assimilation), JSON (model checkpoints), testing and benchmarking
+  libvtk9-dev libboost-dev libeigen3-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   # PyTorch and h5py for Python: tests read LaTS checkpoints and datasets with them, and
   # make TorchScript models
   python3-torch

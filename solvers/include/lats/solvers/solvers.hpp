@@ -7,3 +7,4 @@
 #include "lats/solvers/classical/fv_operator.hpp"
 #include "lats/solvers/classical/fv_solver.hpp"
 #include "lats/solvers/classical/initial_conditions.hpp"
+#include "lats/solvers/assimilation/assimilation.hpp"
