@@ -1,5 +1,6 @@
 #include "lats/coupling/runge_kutta.hpp"
 
+#include "lats/coupling/assimilating_stepper.hpp"
 #include "lats/coupling/classical_stepper.hpp"
 #include "lats/coupling/hybrid_stepper.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
@@ -115,6 +116,7 @@ void registerSteppers() {
   registerSurrogateStepper();
   registerClassicalStepper();
   registerHybridStepper();
+  registerAssimilatingStepper();
 }
 
 namespace {

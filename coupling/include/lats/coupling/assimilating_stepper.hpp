@@ -1,0 +1,91 @@
+#pragma once
+/// \file assimilating_stepper.hpp
+/// The assimilating stepper: a decorator that runs an ensemble of members, each forecast by
+/// its own stepper (classical, surrogate, hybrid, any registered type), and analyses them
+/// with an ensemble Kalman filter (EnKF or LETKF) whenever the time reaches an observation
+/// time. The host's state holds the ensemble mean. Members are spread over MPI ranks: all
+/// ranks together forecast every member (state-parallel, the default), or groups of
+/// -lats_da_member_ranks ranks forecast a share of the members each (ensemble-parallel).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lats/core/time_stepper.hpp"
+#include "lats/meshio/plex_mesh.hpp"
+#include "lats/solvers/assimilation/filters.hpp"
+#include "lats/solvers/assimilation/metrics.hpp"
+#include "lats/solvers/assimilation/observations.hpp"
+
+namespace lats::coupling {
+
+struct AssimilationSettings {
+  std::string type = "letkf";            ///< ensemble filter: enkf or letkf (-lats_da_type)
+  std::string observations;              ///< observation file, HDF5 or CSV (-lats_obs)
+  std::int64_t ensembleSize = 16;        ///< members (-lats_ensemble_size), at least 2
+  std::int64_t memberRanks = 0;          ///< ranks per member group (-lats_da_member_ranks; 0: all ranks)
+  double initialSpread = 0.2;            ///< amplitude of the initial perturbations (-lats_da_init_spread)
+  std::string memberType = "classical";  ///< stepper of every member, by registry name (-lats_da_member)
+  solvers::assimilation::FilterSettings filter;
+
+  /// From -lats_da_type, -lats_obs, -lats_ensemble_size, -lats_da_member_ranks,
+  /// -lats_da_init_spread, -lats_da_member and the filter's options.
+  static AssimilationSettings fromOptions();
+  /// ConfigurationError / InvalidValueError naming the option.
+  void validate(int worldSize) const;
+};
+
+/// Makes the members: a mesh on a group's communicator (numbering the same points with the
+/// same global ids as the host's mesh) and a fresh stepper on it. `mesh` may be empty when
+/// members run on all ranks: they then use the host's mesh.
+struct MemberFactory {
+  std::function<std::shared_ptr<const Mesh>(MPI_Comm group)> mesh;
+  std::function<std::unique_ptr<TimeStepper>(const std::shared_ptr<const Mesh>& mesh)> stepper;
+};
+
+/// A MemberFactory for finite-volume meshes: `plex` makes the mesh on a group's communicator,
+/// `stepper` a fresh stepper; classical and hybrid members are given that PlexMesh.
+MemberFactory plexMemberFactory(std::function<std::shared_ptr<const meshio::PlexMesh>(MPI_Comm group)> plex,
+                                std::function<std::unique_ptr<TimeStepper>()> stepper);
+
+/// A MemberFactory from the options: the mesh from -lats_mesh* (PlexMesh::fromOptions), the
+/// stepper by -lats_da_member (classical and hybrid members get that PlexMesh).
+MemberFactory memberFactoryFromOptions(const std::string& memberType);
+
+/// Registry type "assimilating" (members and settings from the options).
+class AssimilatingStepper : public TimeStepper {
+ public:
+  AssimilatingStepper();
+  AssimilatingStepper(MemberFactory factory, AssimilationSettings settings,
+                      solvers::assimilation::ObservationSeries observations);
+  ~AssimilatingStepper() override;
+  std::string type() const override { return "assimilating"; }
+  void setFromOptions() override;
+  const AssimilationSettings& settings() const;
+
+  /// Analyses made so far, with their times.
+  const std::vector<std::pair<double, solvers::assimilation::AnalysisReport>>& analyses() const;
+  /// The members' values as this rank's point block (for scores). Collective.
+  solvers::assimilation::PointBlock members() const;
+  /// `state` (shaped like the host's, on the host's mesh) as a one-member point block on the
+  /// same points (e.g. the truth of a twin experiment). Collective.
+  solvers::assimilation::PointBlock hostBlock(const State& state) const;
+  /// Seconds spent in member forecasts and in analyses on this rank.
+  double forecastSeconds() const;
+  double analysisSeconds() const;
+
+ protected:
+  void doSetUp(const Mesh& mesh, State& state) override;
+  StepResult doStep(State& state, double dt) override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Registers "assimilating" in lats::timeSteppers() (done by registerSteppers()).
+void registerAssimilatingStepper();
+
+}  // namespace lats::coupling

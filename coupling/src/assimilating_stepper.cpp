@@ -1,0 +1,361 @@
+// The assimilating stepper: an ensemble of member steppers, analysed at observation times.
+#include "lats/coupling/assimilating_stepper.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "lats/core/comm.hpp"
+#include "lats/core/error.hpp"
+#include "lats/core/log.hpp"
+#include "lats/core/options.hpp"
+#include "lats/coupling/classical_stepper.hpp"
+#include "lats/coupling/hybrid_stepper.hpp"
+#include "lats/meshio/plex_mesh.hpp"
+#include "lats/solvers/assimilation/ensemble.hpp"
+#include "lats/solvers/assimilation/observation_operator.hpp"
+
+namespace lats::coupling {
+
+namespace da = solvers::assimilation;
+
+namespace {
+const EnumOption kType{
+    "da_type", "letkf", {"enkf", "letkf"}, "assimilation: ensemble filter (stochastic EnKF or LETKF)"};
+const StringOption kObs{"obs", "", "assimilation: observation file (.h5 or .csv; layout in doc/assimilation.md)"};
+const IntOption kEnsembleSize{"ensemble_size", 16, "assimilation: ensemble members (at least 2)"};
+const IntOption kMemberRanks{"da_member_ranks", 0,
+                             "assimilation: ranks per member group; 0: every member on all ranks (state-parallel)"};
+const RealOption kInitSpread{
+    "da_init_spread", 0.2,
+    "assimilation: initial perturbation amplitude, relative to each component's standard deviation"};
+const StringOption kMember{"da_member", "classical",
+                           "assimilation: stepper that forecasts each member (classical, surrogate, hybrid, ...)"};
+}  // namespace
+
+AssimilationSettings AssimilationSettings::fromOptions() {
+  AssimilationSettings s;
+  s.type = kType.get();
+  s.observations = kObs.get();
+  s.ensembleSize = kEnsembleSize.get();
+  s.memberRanks = kMemberRanks.get();
+  s.initialSpread = kInitSpread.get();
+  s.memberType = kMember.get();
+  s.filter = da::FilterSettings::fromOptions();
+  return s;
+}
+
+void AssimilationSettings::validate(int worldSize) const {
+  LATS_CHECK(
+      ensembleSize >= 2, InvalidValueError,
+      "-lats_ensemble_size " << ensembleSize << ": an ensemble filter needs at least 2 members (20 to 100 is typical)");
+  LATS_CHECK(memberRanks >= 0 && (memberRanks == 0 || worldSize % memberRanks == 0), InvalidValueError,
+             "-lats_da_member_ranks " << memberRanks << " must divide the " << worldSize
+                                      << " ranks (or be 0: all ranks forecast every member)");
+  LATS_CHECK(std::isfinite(initialSpread) && initialSpread >= 0.0, InvalidValueError,
+             "-lats_da_init_spread " << initialSpread << " must be finite and >= 0");
+  LATS_CHECK(memberType != "assimilating", ConfigurationError,
+             "-lats_da_member assimilating: members cannot assimilate themselves; use classical, surrogate or hybrid");
+  if (!timeSteppers().contains(memberType)) timeSteppers().create(memberType);  // the registry's error
+  da::ensembleFilters().create(type);
+  filter.validate();
+}
+
+MemberFactory plexMemberFactory(std::function<std::shared_ptr<const meshio::PlexMesh>(MPI_Comm group)> plex,
+                                std::function<std::unique_ptr<TimeStepper>()> stepper) {
+  MemberFactory f;
+  auto plexes = std::make_shared<std::map<const Mesh*, std::shared_ptr<const meshio::PlexMesh>>>();
+  f.mesh = [plexes, plex](MPI_Comm group) {
+    auto p = plex(group);
+    auto mesh = p->mesh();
+    (*plexes)[mesh.get()] = p;
+    return mesh;
+  };
+  f.stepper = [plexes, stepper](const std::shared_ptr<const Mesh>& mesh) {
+    auto s = stepper();
+    auto it = plexes->find(mesh.get());
+    ClassicalStepper* classical = dynamic_cast<ClassicalStepper*>(s.get());
+    if (auto* h = dynamic_cast<HybridStepper*>(s.get())) classical = &h->classical();
+    if (classical != nullptr) {
+      LATS_CHECK(it != plexes->end(), ConfigurationError,
+                 "assimilation: " << s->type() << " members need the finite-volume mesh made by the member factory");
+      classical->setPlexMesh(it->second);
+    }
+    return s;
+  };
+  return f;
+}
+
+MemberFactory memberFactoryFromOptions(const std::string& memberType) {
+  return plexMemberFactory([](MPI_Comm group) { return meshio::PlexMesh::fromOptions(group, 2); },
+                           [memberType] {
+                             auto s = timeSteppers().create(memberType);
+                             s->setFromOptions();
+                             return s;
+                           });
+}
+
+struct AssimilatingStepper::Impl {
+  MemberFactory factory;
+  AssimilationSettings settings;
+  da::ObservationSeries series;
+  MPI_Comm world = MPI_COMM_NULL, group = MPI_COMM_NULL;
+  bool ownGroup = false;
+  std::shared_ptr<const Mesh> memberMesh;
+  std::vector<std::int64_t> mine;
+  std::vector<State> states;
+  std::vector<std::unique_ptr<TimeStepper>> steppers;
+  std::unique_ptr<da::EnsembleExchange> memberExchange, hostExchange;
+  std::unique_ptr<da::EnsembleFilter> filter;
+  std::vector<da::ObservationOperator> operators;  // one per distinct sensor set
+  std::vector<std::size_t> operatorOf;             // batch index -> operator
+  std::vector<std::pair<double, da::AnalysisReport>> analyses;
+  std::uint64_t cycle = 0;
+  double forecastSeconds = 0.0, analysisSeconds = 0.0;
+
+  ~Impl() {
+    steppers.clear();
+    operators.clear();
+    memberExchange.reset();
+    states.clear();
+    memberMesh.reset();
+    if (ownGroup) MPI_Comm_free(&group);
+  }
+
+  std::vector<State*> pointers() {
+    std::vector<State*> p;
+    for (auto& s : states) p.push_back(&s);
+    return p;
+  }
+  std::vector<const State*> constPointers() const {
+    std::vector<const State*> p;
+    for (const auto& s : states) p.push_back(&s);
+    return p;
+  }
+  double tolerance(double t) const { return 1e-9 * std::max(1.0, std::abs(t)); }
+
+  void analyseIfObserved(double t) {
+    const auto* obs = series.at(t, tolerance(t));
+    if (obs == nullptr) return;
+    const auto index = static_cast<std::size_t>(obs - series.batches.data());
+    const double start = MPI_Wtime();
+    auto& h = operators[operatorOf[index]];
+    const auto report = filter->analyse(*memberExchange, h, pointers(), *obs, cycle++);
+    analyses.emplace_back(t, report);
+    analysisSeconds += MPI_Wtime() - start;
+    logInfo() << "assimilation: " << settings.type << " analysis " << analyses.size() << " at t = " << t << ", "
+              << report.observations << " observations, normalised misfit " << report.priorMisfit << " -> "
+              << report.posteriorMisfit << ", spread " << report.priorSpread << " -> " << report.posteriorSpread;
+  }
+
+  // The ensemble mean into the host's state.
+  void writeMean(State& host) const {
+    const auto block = memberExchange->gather(constPointers());
+    da::PointBlock mean;
+    mean.begin = block.begin;
+    mean.end = block.end;
+    mean.members = 1;
+    mean.components = block.components;
+    mean.dimension = block.dimension;
+    mean.values.assign(static_cast<std::size_t>(block.size() * block.components), 0.0);
+    for (std::int64_t p = 0; p < block.size(); ++p)
+      for (int c = 0; c < block.components; ++c) {
+        double s = 0.0;
+        for (std::int64_t i = 0; i < block.members; ++i) s += block(p, i, c);
+        mean(p, 0, c) = s / static_cast<double>(block.members);
+      }
+    hostExchange->scatter(mean, {&host});
+  }
+};
+
+AssimilatingStepper::AssimilatingStepper() : impl_(std::make_unique<Impl>()) {}
+AssimilatingStepper::AssimilatingStepper(MemberFactory factory, AssimilationSettings settings,
+                                         da::ObservationSeries observations)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->factory = std::move(factory);
+  impl_->settings = std::move(settings);
+  impl_->series = std::move(observations);
+}
+AssimilatingStepper::~AssimilatingStepper() = default;
+
+void AssimilatingStepper::setFromOptions() {
+  impl_->settings = AssimilationSettings::fromOptions();
+  impl_->factory = memberFactoryFromOptions(impl_->settings.memberType);
+}
+
+const AssimilationSettings& AssimilatingStepper::settings() const { return impl_->settings; }
+const std::vector<std::pair<double, da::AnalysisReport>>& AssimilatingStepper::analyses() const {
+  return impl_->analyses;
+}
+double AssimilatingStepper::forecastSeconds() const { return impl_->forecastSeconds; }
+double AssimilatingStepper::analysisSeconds() const { return impl_->analysisSeconds; }
+
+da::PointBlock AssimilatingStepper::members() const {
+  LATS_CHECK(impl_->memberExchange != nullptr, ConfigurationError, "assimilating stepper: call setUp() first");
+  return impl_->memberExchange->gather(impl_->constPointers());
+}
+
+da::PointBlock AssimilatingStepper::hostBlock(const State& state) const {
+  LATS_CHECK(impl_->hostExchange != nullptr, ConfigurationError, "assimilating stepper: call setUp() first");
+  return impl_->hostExchange->gather({&state});
+}
+
+void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
+  auto& I = *impl_;
+  I.world = mesh.comm();
+  int size = 1, rank = 0;
+  MPI_Comm_size(I.world, &size);
+  MPI_Comm_rank(I.world, &rank);
+  collective(I.world, [&] {
+    I.settings.validate(size);
+    LATS_CHECK(I.factory.stepper != nullptr, ConfigurationError,
+               "assimilating stepper: no member factory (construct it with one or call setFromOptions())");
+    LATS_CHECK(
+        I.settings.memberRanks == 0 || I.settings.memberRanks == size || I.factory.mesh != nullptr, ConfigurationError,
+        "assimilating stepper: member groups of " << I.settings.memberRanks << " ranks need a member mesh factory");
+  });
+  if (I.series.batches.empty()) {
+    collective(I.world, [&] {
+      LATS_CHECK(!I.settings.observations.empty(), ConfigurationError,
+                 "assimilating stepper: no observations; give -lats_obs <file.h5|file.csv>");
+    });
+    I.series = da::readObservations(I.world, I.settings.observations);
+  }
+  collective(I.world, [&] { I.series.validate(); });
+  const std::int64_t N = I.settings.ensembleSize;
+  const int groupRanks = I.settings.memberRanks == 0 ? size : static_cast<int>(I.settings.memberRanks);
+  const int groups = size / groupRanks, color = rank / groupRanks;
+  if (groups > 1) {
+    MPI_Comm_split(I.world, color, rank, &I.group);
+    I.ownGroup = true;
+  } else {
+    I.group = I.world;
+  }
+  for (std::int64_t i = color; i < N; i += groups) I.mine.push_back(i);
+  I.memberMesh = I.factory.mesh ? I.factory.mesh(I.group) : this->mesh();
+  // Member states shaped like the host's, on the member mesh.
+  for (std::size_t k = 0; k < I.mine.size(); ++k) {
+    State s;
+    for (const auto& f : state.fields()) s.add(Field(f.name(), I.memberMesh->size(), f.componentNames(), f.location()));
+    s.setTime(state.time());
+    s.setStepIndex(state.stepIndex());
+    I.states.push_back(std::move(s));
+  }
+  State layout;
+  for (const auto& f : state.fields())
+    layout.add(Field(f.name(), I.memberMesh->size(), f.componentNames(), f.location()));
+  I.memberExchange = std::make_unique<da::EnsembleExchange>(I.world, I.memberMesh, layout, I.mine, N);
+  I.hostExchange =
+      std::make_unique<da::EnsembleExchange>(I.world, this->mesh(), state, std::vector<std::int64_t>{0}, 1);
+  collective(I.world, [&] {
+    LATS_CHECK(I.memberExchange->numPoints() == I.hostExchange->numPoints(), DimensionMismatchError,
+               "assimilating stepper: the member mesh has "
+                   << I.memberExchange->numPoints() << " points, the host's mesh " << I.hostExchange->numPoints());
+  });
+  // Every member starts from the host's state plus its own smooth perturbation.
+  const auto host = I.hostExchange->gather({&state});
+  da::PointBlock start = host;
+  start.members = N;
+  start.values.assign(static_cast<std::size_t>(host.size() * N * host.components), 0.0);
+  for (std::int64_t p = 0; p < host.size(); ++p)
+    for (std::int64_t i = 0; i < N; ++i)
+      for (int c = 0; c < host.components; ++c) start(p, i, c) = host(p, 0, c);
+  I.memberExchange->scatter(start, I.pointers());
+  for (std::size_t k = 0; k < I.mine.size(); ++k)
+    da::perturb(I.states[k], *I.memberMesh, I.settings.initialSpread, I.settings.filter.seed,
+                static_cast<std::uint64_t>(I.mine[k]));
+  for (std::size_t k = 0; k < I.mine.size(); ++k) {
+    I.steppers.push_back(I.factory.stepper(I.memberMesh));
+    I.steppers.back()->setUp(I.memberMesh, I.states[k]);
+  }
+  // Observation operators for every sensor set now, so a bad sensor is an error before any step.
+  for (std::size_t b = 0; b < I.series.batches.size(); ++b) {
+    const auto& sensors = I.series.batches[b].sensors;
+    if (b > 0 && sensors.coordinates == I.series.batches[b - 1].sensors.coordinates &&
+        sensors.components == I.series.batches[b - 1].sensors.components &&
+        sensors.noiseStd == I.series.batches[b - 1].sensors.noiseStd) {
+      I.operatorOf.push_back(I.operatorOf.back());
+      continue;
+    }
+    I.operators.emplace_back(I.memberMesh, layout, sensors);
+    I.operatorOf.push_back(I.operators.size() - 1);
+  }
+  I.filter = da::ensembleFilters().create(I.settings.type);
+  I.filter->setSettings(I.settings.filter);
+  logInfo() << "assimilation: " << I.settings.type << " with " << N << " " << I.settings.memberType << " members ("
+            << groups << " group(s) of " << groupRanks << " rank(s)), " << I.series.batches.size()
+            << " observation times, " << I.series.totalSize() << " observations";
+  I.analyseIfObserved(state.time());
+  I.writeMean(state);
+}
+
+StepResult AssimilatingStepper::doStep(State& state, double dt) {
+  auto& I = *impl_;
+  const double t = state.time();
+  const double next = I.series.nextTime(t, I.tolerance(t));
+  const double dtEff = std::min(dt, next - t);
+  std::vector<State> backup;
+  for (const auto& s : I.states) backup.push_back(s.clone());
+  const double start = MPI_Wtime();
+  std::string failure;
+  double taken[2] = {INFINITY, INFINITY};  // min and -max of the steps taken
+  StepStatus status = StepStatus::Success;
+  for (std::size_t k = 0; k < I.states.size(); ++k) {
+    const auto r = I.steppers[k]->step(I.states[k], dtEff);
+    if (!r.ok() && failure.empty()) {
+      failure = "ensemble member " + std::to_string(I.mine[k]) + " (" + I.steppers[k]->type() + "): " + r.reason;
+      status = r.status;
+    }
+    taken[0] = std::min(taken[0], r.dtTaken);
+    taken[1] = std::min(taken[1], -r.dtTaken);
+  }
+  I.forecastSeconds += MPI_Wtime() - start;
+  // Agree on failure (the lowest failing rank's reason) and on the step taken.
+  int rank = 0, size = 1;
+  MPI_Comm_rank(I.world, &rank);
+  MPI_Comm_size(I.world, &size);
+  int failed = failure.empty() ? size : rank, first = size;
+  MPI_Allreduce(&failed, &first, 1, MPI_INT, MPI_MIN, I.world);
+  double allTaken[2];
+  MPI_Allreduce(taken, allTaken, 2, MPI_DOUBLE, MPI_MIN, I.world);
+  StepResult result;
+  if (first < size) {
+    long long len = static_cast<long long>(failure.size());
+    int code = static_cast<int>(status);
+    MPI_Bcast(&len, 1, MPI_LONG_LONG, first, I.world);
+    MPI_Bcast(&code, 1, MPI_INT, first, I.world);
+    failure.resize(static_cast<std::size_t>(len));
+    MPI_Bcast(failure.data(), static_cast<int>(len), MPI_CHAR, first, I.world);
+    for (std::size_t k = 0; k < I.states.size(); ++k) I.states[k].copyFrom(backup[k]);
+    result.status = static_cast<StepStatus>(code);
+    result.reason = failure;
+    result.dtNext = dt;
+    return result;
+  }
+  const double lo = allTaken[0], hi = -allTaken[1];
+  if (hi - lo > I.tolerance(hi)) {
+    for (std::size_t k = 0; k < I.states.size(); ++k) I.states[k].copyFrom(backup[k]);
+    result.status = StepStatus::Rejected;
+    std::ostringstream why;
+    why << "ensemble members took different steps (" << lo << " and " << hi << " for " << dtEff
+        << "); members must share one time step (surrogate members: observation times on multiples of the model's "
+           "step)";
+    result.reason = why.str();
+    result.dtNext = dt;
+    return result;
+  }
+  I.analyseIfObserved(t + hi);
+  I.writeMean(state);
+  result.dtTaken = hi;
+  result.dtNext = dt;
+  return result;
+}
+
+void registerAssimilatingStepper() {
+  timeSteppers().addIfAbsent("assimilating",
+                             "ensemble of member steppers analysed by an EnKF or LETKF at observation times",
+                             [] { return std::make_unique<AssimilatingStepper>(); });
+}
+
+}  // namespace lats::coupling
