@@ -12,6 +12,7 @@
 #include "lats/core/options.hpp"
 #include "lats/coupling/classical_stepper.hpp"
 #include "lats/coupling/hybrid_stepper.hpp"
+#include "lats/coupling/surrogate_stepper.hpp"
 #include "lats/meshio/plex_mesh.hpp"
 #include "lats/solvers/assimilation/ensemble.hpp"
 #include "lats/solvers/assimilation/observation_operator.hpp"
@@ -21,8 +22,17 @@ namespace lats::coupling {
 namespace da = solvers::assimilation;
 
 namespace {
-const EnumOption kType{
-    "da_type", "letkf", {"enkf", "letkf"}, "assimilation: ensemble filter (stochastic EnKF or LETKF)"};
+const EnumOption kType{"da_type",
+                       "letkf",
+                       {"enkf", "letkf", "guided"},
+                       "assimilation: stochastic EnKF, LETKF, or guided sampling of a diffusion surrogate"};
+const RealOption kModelError{
+    "da_guidance_model_error", 0.0,
+    "assimilation (guided): model error per latent value; > 0 adds a latent variational analysis after sampling"};
+const IntOption kCorrections{"da_guidance_corrections", 20,
+                             "assimilation (guided): L-BFGS iterations of the model-error analysis"};
+const RealOption kGamma{"da_guidance_gamma", 0.1,
+                        "assimilation (guided): weight of the denoiser's uncertainty in the guidance likelihood"};
 const StringOption kObs{"obs", "", "assimilation: observation file (.h5 or .csv; layout in doc/assimilation.md)"};
 const IntOption kEnsembleSize{"ensemble_size", 16, "assimilation: ensemble members (at least 2)"};
 const IntOption kMemberRanks{"da_member_ranks", 0,
@@ -42,6 +52,9 @@ AssimilationSettings AssimilationSettings::fromOptions() {
   s.memberRanks = kMemberRanks.get();
   s.initialSpread = kInitSpread.get();
   s.memberType = kMember.get();
+  s.guidanceGamma = kGamma.get();
+  s.guidanceModelError = kModelError.get();
+  s.guidanceCorrections = kCorrections.get();
   s.filter = da::FilterSettings::fromOptions();
   return s;
 }
@@ -58,6 +71,18 @@ void AssimilationSettings::validate(int worldSize) const {
   LATS_CHECK(memberType != "assimilating", ConfigurationError,
              "-lats_da_member assimilating: members cannot assimilate themselves; use classical, surrogate or hybrid");
   if (!timeSteppers().contains(memberType)) timeSteppers().create(memberType);  // the registry's error
+  LATS_CHECK(std::isfinite(guidanceGamma) && guidanceGamma >= 0.0, InvalidValueError,
+             "-lats_da_guidance_gamma " << guidanceGamma << " must be finite and >= 0");
+  LATS_CHECK(std::isfinite(guidanceModelError) && guidanceModelError >= 0.0, InvalidValueError,
+             "-lats_da_guidance_model_error " << guidanceModelError << " must be finite and >= 0");
+  LATS_CHECK(guidanceCorrections >= 1, InvalidValueError,
+             "-lats_da_guidance_corrections " << guidanceCorrections << " must be at least 1");
+  if (type == "guided") {
+    LATS_CHECK(memberRanks == 0 || memberRanks == worldSize, ConfigurationError,
+               "guided assimilation runs its ensemble inside one surrogate on all ranks; "
+               "leave -lats_da_member_ranks at 0");
+    return filter.validate();
+  }
   da::ensembleFilters().create(type);
   filter.validate();
 }
@@ -113,8 +138,14 @@ struct AssimilatingStepper::Impl {
   std::vector<std::pair<double, da::AnalysisReport>> analyses;
   std::uint64_t cycle = 0;
   double forecastSeconds = 0.0, analysisSeconds = 0.0;
+  // Guided sampling: one surrogate holds the whole ensemble and steps its own state.
+  SurrogateStepper* guided = nullptr;
+  std::unique_ptr<TimeStepper> guidedOwner;
+  State guidedState;
+  std::vector<solvers::neural::GuidanceTarget> targets;  // by batch index
 
   ~Impl() {
+    guidedOwner.reset();
     steppers.clear();
     operators.clear();
     memberExchange.reset();
@@ -147,6 +178,25 @@ struct AssimilatingStepper::Impl {
     logInfo() << "assimilation: " << settings.type << " analysis " << analyses.size() << " at t = " << t << ", "
               << report.observations << " observations, normalised misfit " << report.priorMisfit << " -> "
               << report.posteriorMisfit << ", spread " << report.priorSpread << " -> " << report.posteriorSpread;
+  }
+
+  // Guided mode: the members' states from the surrogate's decoded ensemble.
+  void refreshGuidedMembers() {
+    const auto& info = guided->rollout().info();
+    const std::int64_t n = memberMesh->ownedSize();
+    int total = 0;
+    for (int c : info.fieldComponents) total += c;
+    for (std::size_t k = 0; k < states.size(); ++k) {
+      const auto values = guided->rollout().decodeMember(static_cast<std::int64_t>(k));
+      int offset = 0;
+      for (std::size_t f = 0; f < info.fieldNames.size(); ++f) {
+        auto v = states[k].field(info.fieldNames[f]).view();
+        for (std::int64_t i = 0; i < n; ++i)
+          for (int c = 0; c < info.fieldComponents[f]; ++c)
+            v(i, c) = values[static_cast<std::size_t>(i * total + offset + c)];
+        offset += info.fieldComponents[f];
+      }
+    }
   }
 
   // The ensemble mean into the host's state.
@@ -233,7 +283,8 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
     I.group = I.world;
   }
   for (std::int64_t i = color; i < N; i += groups) I.mine.push_back(i);
-  I.memberMesh = I.factory.mesh ? I.factory.mesh(I.group) : this->mesh();
+  const bool guided = I.settings.type == "guided";
+  I.memberMesh = I.factory.mesh && !guided ? I.factory.mesh(I.group) : this->mesh();
   // Member states shaped like the host's, on the member mesh.
   for (std::size_t k = 0; k < I.mine.size(); ++k) {
     State s;
@@ -253,21 +304,25 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
                "assimilating stepper: the member mesh has "
                    << I.memberExchange->numPoints() << " points, the host's mesh " << I.hostExchange->numPoints());
   });
-  // Every member starts from the host's state plus its own smooth perturbation.
-  const auto host = I.hostExchange->gather({&state});
-  da::PointBlock start = host;
-  start.members = N;
-  start.values.assign(static_cast<std::size_t>(host.size() * N * host.components), 0.0);
-  for (std::int64_t p = 0; p < host.size(); ++p)
-    for (std::int64_t i = 0; i < N; ++i)
-      for (int c = 0; c < host.components; ++c) start(p, i, c) = host(p, 0, c);
-  I.memberExchange->scatter(start, I.pointers());
-  for (std::size_t k = 0; k < I.mine.size(); ++k)
-    da::perturb(I.states[k], *I.memberMesh, I.settings.initialSpread, I.settings.filter.seed,
-                static_cast<std::uint64_t>(I.mine[k]));
-  for (std::size_t k = 0; k < I.mine.size(); ++k) {
-    I.steppers.push_back(I.factory.stepper(I.memberMesh));
-    I.steppers.back()->setUp(I.memberMesh, I.states[k]);
+  if (guided) {
+    setUpGuided(state);
+  } else {
+    // Every member starts from the host's state plus its own smooth perturbation.
+    const auto host = I.hostExchange->gather({&state});
+    da::PointBlock start = host;
+    start.members = N;
+    start.values.assign(static_cast<std::size_t>(host.size() * N * host.components), 0.0);
+    for (std::int64_t p = 0; p < host.size(); ++p)
+      for (std::int64_t i = 0; i < N; ++i)
+        for (int c = 0; c < host.components; ++c) start(p, i, c) = host(p, 0, c);
+    I.memberExchange->scatter(start, I.pointers());
+    for (std::size_t k = 0; k < I.mine.size(); ++k)
+      da::perturb(I.states[k], *I.memberMesh, I.settings.initialSpread, I.settings.filter.seed,
+                  static_cast<std::uint64_t>(I.mine[k]));
+    for (std::size_t k = 0; k < I.mine.size(); ++k) {
+      I.steppers.push_back(I.factory.stepper(I.memberMesh));
+      I.steppers.back()->setUp(I.memberMesh, I.states[k]);
+    }
   }
   // Observation operators for every sensor set now, so a bad sensor is an error before any step.
   for (std::size_t b = 0; b < I.series.batches.size(); ++b) {
@@ -281,13 +336,71 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
     I.operators.emplace_back(I.memberMesh, layout, sensors);
     I.operatorOf.push_back(I.operators.size() - 1);
   }
-  I.filter = da::ensembleFilters().create(I.settings.type);
-  I.filter->setSettings(I.settings.filter);
+  if (guided) {
+    I.targets.clear();
+    for (const auto& b : I.series.batches) I.targets.push_back(guidanceTarget(state, b));
+  } else {
+    I.filter = da::ensembleFilters().create(I.settings.type);
+    I.filter->setSettings(I.settings.filter);
+  }
   logInfo() << "assimilation: " << I.settings.type << " with " << N << " " << I.settings.memberType << " members ("
             << groups << " group(s) of " << groupRanks << " rank(s)), " << I.series.batches.size()
             << " observation times, " << I.series.totalSize() << " observations";
-  I.analyseIfObserved(state.time());
+  if (!guided) I.analyseIfObserved(state.time());
   I.writeMean(state);
+}
+
+void AssimilatingStepper::setUpGuided(const State& state) {
+  auto& I = *impl_;
+  I.guidedOwner = I.factory.stepper(I.memberMesh);
+  I.guided = dynamic_cast<SurrogateStepper*>(I.guidedOwner.get());
+  collective(I.world, [&] {
+    LATS_CHECK(I.guided != nullptr, ConfigurationError,
+               "guided assimilation samples with a diffusion surrogate, but the members are '"
+                   << I.guidedOwner->type() << "' steppers; use -lats_da_member surrogate with a diffusion model");
+  });
+  I.guided->setEnsemble(I.settings.ensembleSize, I.settings.filter.seed);
+  I.guidedState = state.clone();
+  I.guided->setUp(I.memberMesh, I.guidedState);
+  collective(I.world, [&] {
+    const auto& info = I.guided->rollout().info();
+    LATS_CHECK(info.dynamics == "diffusion", ModelMismatchError,
+               "guided assimilation needs a model with diffusion dynamics; '"
+                   << info.checkpoint << "' has " << info.dynamics
+                   << " dynamics (train one with -lats_model_dynamics diffusion, or use -lats_da_type letkf)");
+  });
+  I.refreshGuidedMembers();
+}
+
+solvers::neural::GuidanceTarget AssimilatingStepper::guidanceTarget(const State& state,
+                                                                    const da::Observations& obs) const {
+  const auto& info = impl_->guided->rollout().info();
+  solvers::neural::GuidanceTarget t;
+  t.coordinates = obs.sensors.coordinates;
+  t.values = obs.values;
+  t.noiseStd = obs.sensors.noiseStd;
+  t.gamma = impl_->settings.guidanceGamma;
+  t.modelError = impl_->settings.guidanceModelError;
+  t.corrections = static_cast<int>(impl_->settings.guidanceCorrections);
+  collective(impl_->world, [&] {
+    for (const auto& name : obs.sensors.components) {
+      const auto ref = da::resolveComponent(state, name);
+      const std::string& field = state.fields()[static_cast<std::size_t>(ref.field)].name();
+      int offset = 0;
+      bool found = false;
+      for (std::size_t f = 0; f < info.fieldNames.size() && !found; ++f) {
+        if (info.fieldNames[f] == field) {
+          found = true;
+          t.components.push_back(offset + ref.component);
+        }
+        offset += info.fieldComponents[f];
+      }
+      LATS_CHECK(found, ModelMismatchError,
+                 "sensors observe '" << name << "' of field '" << field << "', which the model '" << info.checkpoint
+                                     << "' does not predict (it predicts " << join(info.fieldNames, ", ") << ")");
+    }
+  });
+  return t;
 }
 
 StepResult AssimilatingStepper::doStep(State& state, double dt) {
@@ -295,6 +408,7 @@ StepResult AssimilatingStepper::doStep(State& state, double dt) {
   const double t = state.time();
   const double next = I.series.nextTime(t, I.tolerance(t));
   const double dtEff = std::min(dt, next - t);
+  if (I.guided != nullptr) return guidedStep(state, dt, dtEff);
   std::vector<State> backup;
   for (const auto& s : I.states) backup.push_back(s.clone());
   const double start = MPI_Wtime();
@@ -350,6 +464,37 @@ StepResult AssimilatingStepper::doStep(State& state, double dt) {
   result.dtTaken = hi;
   result.dtNext = dt;
   return result;
+}
+
+StepResult AssimilatingStepper::guidedStep(State& state, double dt, double dtEff) {
+  auto& I = *impl_;
+  const double t = state.time();
+  const double landing = t + I.guided->modelTimeStep();
+  const auto* obs = I.series.at(landing, I.tolerance(landing));
+  if (obs != nullptr) I.guided->guideNextStep(I.targets[static_cast<std::size_t>(obs - I.series.batches.data())]);
+  const double start = MPI_Wtime();
+  auto r = I.guided->step(I.guidedState, dtEff);
+  if (!r.ok()) {
+    r.dtNext = dt;
+    return r;
+  }
+  I.refreshGuidedMembers();
+  I.forecastSeconds += MPI_Wtime() - start;
+  if (obs != nullptr) {
+    const auto index = static_cast<std::size_t>(obs - I.series.batches.data());
+    const auto hx = da::observeEnsemble(*I.memberExchange, I.operators[I.operatorOf[index]], I.pointers());
+    da::AnalysisReport report;
+    report.observations = obs->size();
+    report.priorMisfit = report.priorSpread = std::nan("");  // guided sampling has no separate forecast
+    da::observationMisfit(hx, *obs, I.settings.ensembleSize, report.posteriorMisfit, report.posteriorSpread);
+    I.analyses.emplace_back(t + r.dtTaken, report);
+    logInfo() << "assimilation: guided step " << I.analyses.size() << " to t = " << t + r.dtTaken << ", "
+              << report.observations << " observations, normalised misfit " << report.posteriorMisfit << ", spread "
+              << report.posteriorSpread;
+  }
+  I.writeMean(state);
+  r.dtNext = dt;
+  return r;
 }
 
 void registerAssimilatingStepper() {

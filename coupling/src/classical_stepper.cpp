@@ -108,5 +108,4 @@ void registerClassicalStepper() {
                              [] { return std::make_unique<ClassicalStepper>(); });
 }
 
-
 }  // namespace lats::coupling

@@ -265,5 +265,4 @@ void registerHybridStepper() {
                              [] { return std::make_unique<HybridStepper>(); });
 }
 
-
 }  // namespace lats::coupling

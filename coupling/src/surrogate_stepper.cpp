@@ -119,6 +119,7 @@ void SurrogateStepper::doSetUp(const Mesh& /*mesh*/, State& state) {
 }
 
 StepResult SurrogateStepper::doStep(State& state, double dt) {
+  const auto guide = std::move(guide_);  // guidance applies to this step only, taken or not
   StepResult r;
   if (dt < modelDt_ * (1.0 - 1e-9)) {
     r.status = StepStatus::Rejected;
@@ -135,7 +136,11 @@ StepResult SurrogateStepper::doStep(State& state, double dt) {
       logDebug() << "surrogate: the host changed the fields at t = " << state.time() << "; encoded afresh";
   }
   rollout_->save();
-  rollout_->advance(1);
+  if (guide) {
+    rollout_->advanceGuided(*guide);
+  } else {
+    rollout_->advance(1);
+  }
   if (!rollout_->isFinite()) {
     rollout_->restore();
     r.status = StepStatus::Diverged;
@@ -148,6 +153,17 @@ StepResult SurrogateStepper::doStep(State& state, double dt) {
   r.dtTaken = modelDt_;
   r.dtNext = modelDt_;
   return r;
+}
+
+void SurrogateStepper::setEnsemble(std::int64_t members, std::uint64_t seed) {
+  LATS_CHECK(members >= 1, InvalidValueError, "surrogate: ensemble of " << members << " members; expected at least 1");
+  LATS_CHECK(rollout_ == nullptr, ConfigurationError, "surrogate: setEnsemble() after setUp()");
+  settings_.ensemble = members;
+  settings_.seed = seed;
+}
+
+void SurrogateStepper::guideNextStep(solvers::neural::GuidanceTarget target) {
+  guide_ = std::make_unique<solvers::neural::GuidanceTarget>(std::move(target));
 }
 
 void SurrogateStepper::synchronize(State& state) {
@@ -167,6 +183,5 @@ void registerSurrogateStepper() {
   timeSteppers().addIfAbsent("surrogate", "a trained latent model (-lats_model) advances the state in latent space",
                              [] { return std::make_unique<SurrogateStepper>(); });
 }
-
 
 }  // namespace lats::coupling

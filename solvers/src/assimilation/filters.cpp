@@ -252,10 +252,8 @@ std::vector<double> observeEnsemble(const EnsembleExchange& exchange, const Obse
   return all;
 }
 
-namespace {
-// RMS of the normalised innovation and the ensemble spread in observation space.
-void misfit(const std::vector<double>& hx, const Observations& obs, std::int64_t N, double& rmsMisfit,
-            double& rmsSpread) {
+void observationMisfit(const std::vector<double>& hx, const Observations& obs, std::int64_t N, double& rmsMisfit,
+                       double& rmsSpread) {
   const std::int64_t m = obs.size();
   double a = 0.0, b = 0.0;
   for (std::int64_t s = 0; s < m; ++s) {
@@ -271,7 +269,6 @@ void misfit(const std::vector<double>& hx, const Observations& obs, std::int64_t
   rmsMisfit = m > 0 ? std::sqrt(a / static_cast<double>(m)) : 0.0;
   rmsSpread = m > 0 ? std::sqrt(b / static_cast<double>(m)) : 0.0;
 }
-}  // namespace
 
 AnalysisReport EnsembleFilter::analyse(const EnsembleExchange& exchange, const ObservationOperator& h,
                                        const std::vector<State*>& states, const Observations& obs,
@@ -301,13 +298,13 @@ AnalysisReport EnsembleFilter::analyse(const EnsembleExchange& exchange, const O
             " at sensor " + std::to_string(k / static_cast<std::size_t>(N)) + " at t = " + std::to_string(obs.time) +
             ": its forecast diverged; the analysis cannot use it";
   agreeOnFailure(exchange.comm(), bad, ErrorKind::InvalidValue, LATS_HERE);
-  misfit(hx, obs, N, report.priorMisfit, report.priorSpread);
+  observationMisfit(hx, obs, N, report.priorMisfit, report.priorSpread);
   std::vector<const State*> in(states.begin(), states.end());
   PointBlock block = exchange.gather(in);
   collective(exchange.comm(), [&] { analyseBlock(block, hx, obs, cycle); });
   exchange.scatter(block, states);
   const auto hxa = observeEnsemble(exchange, h, states);
-  misfit(hxa, obs, N, report.posteriorMisfit, report.posteriorSpread);
+  observationMisfit(hxa, obs, N, report.posteriorMisfit, report.posteriorSpread);
   return report;
 }
 

@@ -4,6 +4,8 @@
 // (separate block: the torch headers below need torch/types.h first)
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/optim/lbfgs.h>
 
 #include <algorithm>
 #include <cmath>
@@ -249,6 +251,124 @@ void LatentRollout::advance(std::int64_t steps) {
     ++impl_->sinceEncode;
     ++impl_->stepCount;
   }
+}
+
+void LatentRollout::advanceGuided(const GuidanceTarget& target) {
+  auto& I = *impl_;
+  LATS_CHECK(hasLatent(), ConfigurationError, "surrogate: advanceGuided() before a state was encoded (reset())");
+  LATS_CHECK(I.info.dynamics == "diffusion", ModelMismatchError,
+             "guided sampling needs a model with diffusion dynamics; '"
+                 << I.info.checkpoint << "' has " << I.info.dynamics
+                 << " dynamics (train one with -lats_model_dynamics diffusion)");
+  LATS_CHECK(I.info.parameterNames.empty() || I.parametersSet, ConfigurationError,
+             "surrogate: the model is conditioned on the PDE parameters "
+                 << join(I.info.parameterNames, ", ")
+                 << "; give their values (-lats_surrogate_parameters name=value,...)");
+  const auto m = static_cast<std::int64_t>(target.values.size());
+  const int d = I.info.spatialDim;
+  LATS_CHECK(target.coordinates.size() == static_cast<std::size_t>(m * d) &&
+                 target.components.size() == static_cast<std::size_t>(m) &&
+                 target.noiseStd.size() == static_cast<std::size_t>(m),
+             DimensionMismatchError,
+             "guidance: " << m << " values need " << m * d << " coordinates, " << m << " components and " << m
+                          << " noise values; got " << target.coordinates.size() << ", " << target.components.size()
+                          << ", " << target.noiseStd.size());
+  LATS_CHECK(std::isfinite(target.gamma) && target.gamma >= 0.0, InvalidValueError,
+             "guidance: gamma " << target.gamma << " must be finite and >= 0");
+  LATS_CHECK(std::isfinite(target.modelError) && target.modelError >= 0.0 && target.corrections >= 1, InvalidValueError,
+             "guidance: model error " << target.modelError << " must be finite and >= 0 and corrections "
+                                      << target.corrections << " at least 1");
+  // Sensors in the model's normalised units.
+  const auto& md = I.cp.metadata;
+  auto xs = torch::empty({1, m, d}, torch::kFloat64);
+  auto y = torch::empty({m}, torch::kFloat64), var0 = torch::empty({m}, torch::kFloat64);
+  auto idx = torch::empty({m, 1}, torch::kInt64);
+  for (std::int64_t s = 0; s < m; ++s) {
+    const int c = target.components[static_cast<std::size_t>(s)];
+    LATS_CHECK(c >= 0 && c < I.totalComponents, InvalidValueError,
+               "guidance: sensor " << s << " sees component " << c << "; the model has " << I.totalComponents);
+    const double sd = md.std[static_cast<std::size_t>(c)];
+    const double noise = target.noiseStd[static_cast<std::size_t>(s)];
+    LATS_CHECK(std::isfinite(noise) && noise > 0.0 && std::isfinite(target.values[static_cast<std::size_t>(s)]),
+               InvalidValueError,
+               "guidance: sensor " << s << " has value " << target.values[static_cast<std::size_t>(s)] << " and noise "
+                                   << noise << "; both must be finite, noise > 0");
+    for (int k = 0; k < d; ++k) {
+      const double x = target.coordinates[static_cast<std::size_t>(s * d + k)];
+      xs[0][s][k] = md.coordOffset.empty() ? x : (x - md.coordOffset[k]) / md.coordScale[k];
+    }
+    y[s] = (target.values[static_cast<std::size_t>(s)] - md.mean[static_cast<std::size_t>(c)]) / sd;
+    var0[s] = (noise / sd) * (noise / sd);
+    idx[s][0] = c;
+  }
+  const auto coords = xs.to(torch::kFloat32);
+  const auto yf = y.to(torch::kFloat32), var0f = var0.to(torch::kFloat32);
+  auto& model = I.cp.model;
+  auto refiner = model->refiner();
+  const auto& sch = refiner->schedule();
+  const auto E = I.members;
+  const auto params = I.parameterTensor(E);
+  const auto current = I.window.select(1, I.window.size(1) - 1);
+  std::vector<torch::Tensor> draws;
+  for (std::int64_t i = 0; i < E; ++i) {
+    const std::uint64_t stream = SplitMix64(I.seed, static_cast<std::uint64_t>(i) * 0x9E3779B97F4A7C15ULL +
+                                                        static_cast<std::uint64_t>(I.stepCount))
+                                     .next();
+    // The unguided sampler draws noise for one sample with seed `stream` (sample(..., 1, stream)).
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(stream);
+    // Plain tensors (the window was made in inference mode, which autograd cannot record).
+    const auto cur = current.slice(0, i, i + 1).clone();
+    const auto p = params.defined() ? params.slice(0, i, i + 1).clone() : torch::Tensor();
+    auto v = [&](const torch::Tensor& x, int k) {
+      return refiner->predictV(x, torch::full({1}, k, torch::kInt64), cur, p);
+    };
+    torch::Tensor x, x0;
+    {
+      torch::NoGradGuard noGrad;
+      x = at::randn(cur.sizes(), gen, cur.options());
+      x0 = sch.alpha[0] * x - sch.sigma[0] * v(x, 0);
+    }
+    for (int k = 1; k <= sch.steps(); ++k) {
+      {
+        torch::NoGradGuard noGrad;
+        x = sch.alpha[k] * x0 + sch.sigma[k] * at::randn(cur.sizes(), gen, cur.options());
+      }
+      auto xg = x.detach().requires_grad_(true);
+      const auto x0p = sch.alpha[k] * xg - sch.sigma[k] * v(xg, k);
+      const auto pred = model->decode(x0p, coords)[0].gather(1, idx).squeeze(1);  // (m)
+      const double r = sch.sigma[k] / sch.alpha[k];
+      const auto logLik = -0.5 * ((yf - pred).pow(2) / (var0f + target.gamma * r * r)).sum();
+      const auto g = torch::autograd::grad({logLik}, {xg})[0];
+      // Tweedie with the guided score: E[x0 | x_k, y] = x0(x_k) + sigma_k^2 / alpha_k grad log p(y | x_k).
+      x0 = (x0p + (sch.sigma[k] * sch.sigma[k] / sch.alpha[k]) * g).detach();
+    }
+    if (target.modelError > 0.0) {
+      // Model error: the sample may lie off by N(0, modelError^2) per latent value. The
+      // member becomes the most probable state under that prior and the observations
+      // (a latent-space variational analysis with the decoder as observation operator).
+      const auto background = x0.detach();
+      auto z = background.clone().requires_grad_(true);
+      torch::optim::LBFGS opt(
+          std::vector<torch::Tensor>{z},
+          torch::optim::LBFGSOptions(1.0).max_iter(target.corrections).line_search_fn("strong_wolfe"));
+      const double tau2 = target.modelError * target.modelError;
+      auto closure = [&] {
+        opt.zero_grad();
+        const auto pred = model->decode(z, coords)[0].gather(1, idx).squeeze(1);
+        const auto j = 0.5 * ((yf - pred).pow(2) / var0f).sum() + 0.5 * (z - background).pow(2).sum() / tau2;
+        j.backward();
+        return j;
+      };
+      opt.step(closure);
+      x0 = z.detach();
+    }
+    draws.push_back(x0);
+  }
+  torch::NoGradGuard noGrad;
+  const auto next = torch::cat(draws, 0);
+  I.window = torch::cat({I.window.slice(1, 1), next.unsqueeze(1)}, 1);
+  ++I.sinceEncode;
+  ++I.stepCount;
 }
 
 std::int64_t LatentRollout::stepsSinceEncode() const { return impl_->sinceEncode; }

@@ -18,16 +18,20 @@
 #include "lats/solvers/assimilation/filters.hpp"
 #include "lats/solvers/assimilation/metrics.hpp"
 #include "lats/solvers/assimilation/observations.hpp"
+#include "lats/solvers/neural/latent_rollout.hpp"
 
 namespace lats::coupling {
 
 struct AssimilationSettings {
-  std::string type = "letkf";            ///< ensemble filter: enkf or letkf (-lats_da_type)
-  std::string observations;              ///< observation file, HDF5 or CSV (-lats_obs)
-  std::int64_t ensembleSize = 16;        ///< members (-lats_ensemble_size), at least 2
-  std::int64_t memberRanks = 0;          ///< ranks per member group (-lats_da_member_ranks; 0: all ranks)
-  double initialSpread = 0.2;            ///< amplitude of the initial perturbations (-lats_da_init_spread)
-  std::string memberType = "classical";  ///< stepper of every member, by registry name (-lats_da_member)
+  std::string type = "letkf";             ///< ensemble filter: enkf or letkf (-lats_da_type)
+  std::string observations;               ///< observation file, HDF5 or CSV (-lats_obs)
+  std::int64_t ensembleSize = 16;         ///< members (-lats_ensemble_size), at least 2
+  std::int64_t memberRanks = 0;           ///< ranks per member group (-lats_da_member_ranks; 0: all ranks)
+  double initialSpread = 0.2;             ///< amplitude of the initial perturbations (-lats_da_init_spread)
+  std::string memberType = "classical";   ///< stepper of every member, by registry name (-lats_da_member)
+  double guidanceGamma = 0.1;             ///< guided: weight of the denoiser's uncertainty (-lats_da_guidance_gamma)
+  double guidanceModelError = 0.0;        ///< guided: latent model error (-lats_da_guidance_model_error; 0: off)
+  std::int64_t guidanceCorrections = 20;  ///< guided: L-BFGS iterations of that analysis
   solvers::assimilation::FilterSettings filter;
 
   /// From -lats_da_type, -lats_obs, -lats_ensemble_size, -lats_da_member_ranks,
@@ -81,6 +85,10 @@ class AssimilatingStepper : public TimeStepper {
   StepResult doStep(State& state, double dt) override;
 
  private:
+  void setUpGuided(const State& state);
+  solvers::neural::GuidanceTarget guidanceTarget(const State& state,
+                                                 const solvers::assimilation::Observations& obs) const;
+  StepResult guidedStep(State& state, double dt, double dtEff);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

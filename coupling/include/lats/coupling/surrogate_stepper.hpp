@@ -55,6 +55,11 @@ class SurrogateStepper : public TimeStepper {
   /// The host computed `state` itself (e.g. a classical step of a hybrid run): append it to
   /// the latent history window so the next surrogate step continues from it. Collective.
   void pushHistory(const State& state);
+  /// Ensemble size and seed (before setUp(); overrides the settings).
+  void setEnsemble(std::int64_t members, std::uint64_t seed);
+  /// The next step samples the latent state with reconstruction guidance toward `target`
+  /// (diffusion models; see LatentRollout::advanceGuided). Applies to one step only.
+  void guideNextStep(solvers::neural::GuidanceTarget target);
   /// The loaded model (after setUp()).
   solvers::neural::LatentRollout& rollout();
 
@@ -69,6 +74,7 @@ class SurrogateStepper : public TimeStepper {
   double modelDt_ = 0.0;
   double lastChecksum_ = 0.0;
   bool synchronized_ = true;
+  std::unique_ptr<solvers::neural::GuidanceTarget> guide_;
 };
 
 /// Registers "surrogate" in lats::timeSteppers() (done by registerSteppers() and when the

@@ -69,6 +69,11 @@ class EnsembleFilter {
   FilterSettings settings_;
 };
 
+/// RMS over the sensors of the normalised innovation (y - mean H(x)) / noise, and the RMS
+/// ensemble spread in observation space, from hx as in analyseBlock().
+void observationMisfit(const std::vector<double>& hx, const Observations& obs, std::int64_t members, double& misfit,
+                       double& spread);
+
 /// Registry of filters: "enkf", "letkf".
 Registry<EnsembleFilter>& ensembleFilters();
 

@@ -32,6 +32,26 @@ struct RolloutInfo {
   std::int64_t numTokens = 0, latentDim = 0;
 };
 
+/// Sparse observations that steer the next latent step of a diffusion model (reconstruction
+/// guidance): sensor coordinates (physical), the flat component each sensor sees (fields in
+/// RolloutInfo order, their components in turn), the observed values and noise.
+struct GuidanceTarget {
+  std::vector<double> coordinates;  ///< sensors x spatialDim
+  std::vector<int> components;      ///< per sensor
+  std::vector<double> values;       ///< per sensor
+  std::vector<double> noiseStd;     ///< per sensor, positive
+  /// Weight of the denoiser's own uncertainty: the likelihood's variance at noise level k is
+  /// noise^2 + gamma (sigma_k / alpha_k)^2 (in normalised units).
+  double gamma = 1.0;
+  /// Standard deviation of the model error per latent value (0: none). With it, each guided
+  /// sample is followed by a latent-space variational analysis: the state that minimises
+  /// the observation misfit plus |z - sample|^2 / (2 modelError^2), found with L-BFGS in at
+  /// most `corrections` iterations. A denoiser that is confident about a wrong forecast
+  /// hardly yields to guidance alone; this is the knob that lets observations win.
+  double modelError = 0.0;
+  int corrections = 20;
+};
+
 class LatentRollout {
  public:
   /// Loads the checkpoint on every rank of `comm` (a FileFormatError on one rank fails all).
@@ -71,6 +91,13 @@ class LatentRollout {
   /// Advances every member `steps` latent steps (not collective: every rank computes the
   /// same latent state; nothing is exchanged).
   void advance(std::int64_t steps = 1);
+  /// One latent step of every member sampled with reconstruction guidance: at every
+  /// denoising level the denoised estimate is moved along the gradient of the observation
+  /// log-likelihood, taken through the denoiser and the decoder at the sensor coordinates.
+  /// The members' seeded noise is that of advance(), so without observations (or with huge
+  /// noise) the result is advance()'s. Diffusion dynamics only (ModelMismatchError
+  /// otherwise). Not collective: every rank computes the same latent state.
+  void advanceGuided(const GuidanceTarget& target);
   /// Latent steps taken since the last reset()/push().
   std::int64_t stepsSinceEncode() const;
   /// Whether every latent value of every member is finite.
