@@ -46,3 +46,21 @@ std::string join(const std::vector<std::string>& parts, const std::string& separ
 }
 
 }  // namespace lats
+
+namespace lats {
+
+std::vector<std::string> splitList(const std::string& text, char separator) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto end = text.find(separator, start);
+    if (end == std::string::npos) end = text.size();
+    const auto item = text.substr(start, end - start);
+    const auto a = item.find_first_not_of(" \t\n\r");
+    if (a != std::string::npos) out.push_back(item.substr(a, item.find_last_not_of(" \t\n\r") - a + 1));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace lats

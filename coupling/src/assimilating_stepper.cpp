@@ -316,9 +316,13 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
       for (std::int64_t i = 0; i < N; ++i)
         for (int c = 0; c < host.components; ++c) start(p, i, c) = host(p, 0, c);
     I.memberExchange->scatter(start, I.pointers());
-    for (std::size_t k = 0; k < I.mine.size(); ++k)
-      da::perturb(I.states[k], *I.memberMesh, I.settings.initialSpread, I.settings.filter.seed,
-                  static_cast<std::uint64_t>(I.mine[k]));
+    for (std::size_t k = 0; k < I.mine.size(); ++k) {
+      if (I.factory.initial)
+        I.factory.initial(I.mine[k], *I.memberMesh, I.states[k]);
+      else
+        da::perturb(I.states[k], *I.memberMesh, I.settings.initialSpread, I.settings.filter.seed,
+                    static_cast<std::uint64_t>(I.mine[k]));
+    }
     for (std::size_t k = 0; k < I.mine.size(); ++k) {
       I.steppers.push_back(I.factory.stepper(I.memberMesh));
       I.steppers.back()->setUp(I.memberMesh, I.states[k]);

@@ -15,6 +15,12 @@ bool LatentModelConfig::operator==(const LatentModelConfig& o) const {
          encoderChunk == o.encoderChunk;
 }
 
+bool LatentModelConfig::sameAutoencoder(const LatentModelConfig& o) const {
+  return architecture == o.architecture && spatialDim == o.spatialDim && numComponents == o.numComponents &&
+         numTokens == o.numTokens && tokenDim == o.tokenDim && latentDim == o.latentDim && numHeads == o.numHeads &&
+         numFrequencies == o.numFrequencies && decoderHidden == o.decoderHidden;
+}
+
 LatentModelImpl::LatentModelImpl(LatentModelConfig config) : config_(std::move(config)) {
   const auto& c = config_;
   LATS_CHECK(c.architecture == "aroma", ConfigurationError,

@@ -702,9 +702,10 @@ struct Trainer {
       // The autoencoder comes from an existing checkpoint in the output directory.
       collective(comm, [&] {
         const auto ck = loadCheckpoint(s.output);
-        LATS_CHECK(ck.config == config(), ConfigurationError,
-                   s.output << ": the checkpoint's architecture differs from the -lats_model_ options; train the "
-                               "dynamics with the options the autoencoder was trained with");
+        LATS_CHECK(ck.config.sameAutoencoder(config()), ConfigurationError,
+                   s.output << ": the checkpoint's autoencoder differs from the -lats_model_ options; train the "
+                               "dynamics with the autoencoder options it was trained with (the dynamics options "
+                               "may differ)");
         torch::NoGradGuard g;
         auto src = ck.model->named_parameters();
         for (auto& p : model->named_parameters())

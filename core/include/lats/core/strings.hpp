@@ -17,6 +17,9 @@ std::string closestMatch(const std::string& name, const std::vector<std::string>
 /// " Did you mean 'x'?" when a close candidate exists, else "".
 std::string didYouMean(const std::string& name, const std::vector<std::string>& candidates);
 
+/// Splits "a, b,,c" at `separator` into trimmed, non-empty items {"a", "b", "c"}.
+std::vector<std::string> splitList(const std::string& text, char separator = ',');
+
 /// Joins strings with a separator.
 std::string join(const std::vector<std::string>& parts, const std::string& separator);
 

@@ -47,6 +47,10 @@ struct AssimilationSettings {
 struct MemberFactory {
   std::function<std::shared_ptr<const Mesh>(MPI_Comm group)> mesh;
   std::function<std::unique_ptr<TimeStepper>(const std::shared_ptr<const Mesh>& mesh)> stepper;
+  /// Optional: sets the initial values of member `member` (a state on the member mesh), e.g. a
+  /// draw from the initial-condition family (a climatological ensemble). Without it every
+  /// member is the host's initial state plus a smooth perturbation (-lats_da_init_spread).
+  std::function<void(std::int64_t member, const Mesh& mesh, State& state)> initial;
 };
 
 /// A MemberFactory for finite-volume meshes: `plex` makes the mesh on a group's communicator,

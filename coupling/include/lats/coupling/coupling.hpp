@@ -7,3 +7,4 @@
 #include "lats/coupling/hybrid_stepper.hpp"
 #include "lats/coupling/runge_kutta.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
+#include "lats/coupling/twin_experiment.hpp"

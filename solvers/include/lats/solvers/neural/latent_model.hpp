@@ -39,6 +39,8 @@ struct LatentModelConfig {
   double sigmaMin = 1e-2;
   int64_t encoderChunk = 0;
   bool operator==(const LatentModelConfig& o) const;
+  /// Whether the encoder, bottleneck and decoder have the same shapes (the dynamics may differ).
+  bool sameAutoencoder(const LatentModelConfig& o) const;
 };
 
 class LatentModelImpl : public torch::nn::Module {

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Twin experiments for doc/assimilation.md: truth from the classical solver on a 2D
+# irregular periodic mesh, sparse noisy observations, and the free surrogate run vs the LETKF
+# with classical members vs the LETKF with surrogate members vs guided sampling.
+#
+#   bench/twin_experiment.sh [advection|gray_scott|all]
+#
+# advection: advection-diffusion on 1058 triangles with sampled velocity and viscosity; the
+# script generates its data and trains a deterministic and a diffusion surrogate (about 40 min
+# of one core). gray_scott: reuses the Gray-Scott models of bench/neural_accuracy.sh
+# (build/accuracy/gray_scott-model and gray_scott-diffusion-model, see doc/neural.md).
+#
+# Environment: LATS (default build/release/apps/lats), OUT (default build/twin), THREADS
+# (torch threads, default 1), MEMBERS (ensemble size, default 32).
+set -eu
+LATS=${LATS:-build/release/apps/lats}
+OUT=${OUT:-build/twin}
+THREADS=${THREADS:-1}
+MEMBERS=${MEMBERS:-32}
+case_name=${1:-all}
+mkdir -p "$OUT"
+
+advection() {
+  mesh="-lats_equation advection_diffusion -lats_mesh_cells 23"
+  common="$mesh -lats_generate_ranges vx=-1:1,vy=-1:1,nu=0.001:0.005 -lats_generate_snapshots 20
+    -lats_generate_final_time 1 -lats_generate_progress false"
+  # shellcheck disable=SC2086
+  "$LATS" generate $common -lats_generate_output "$OUT/advection-train.h5" -lats_generate_trajectories 256 \
+    -lats_generate_seed 1
+  # shellcheck disable=SC2086
+  "$LATS" generate $common -lats_generate_output "$OUT/advection-test.h5" -lats_generate_trajectories 32 \
+    -lats_generate_seed 2
+  train="-lats_train_dataset $OUT/advection-train.h5 -lats_train_test_dataset $OUT/advection-test.h5
+    -lats_train_point_fraction 1 -lats_train_batch 8 -lats_train_validate_every 500 -lats_train_progress true
+    -lats_model_tokens 32 -lats_threads $THREADS"
+  if [ ! -f "$OUT/advection-model/model.json" ] || [ -d "$OUT/advection-model/training" ]; then
+    # shellcheck disable=SC2086
+    "$LATS" train $train -lats_train_output "$OUT/advection-model" -lats_train_autoencoder_steps 5000 \
+      -lats_train_dynamics_steps 3000 -lats_train_unroll 2 | tee "$OUT/advection-train.log"
+  fi
+  if [ ! -f "$OUT/advection-diffusion-model/model.json" ] || [ -d "$OUT/advection-diffusion-model/training" ]; then
+    # The diffusion dynamics on the trained autoencoder.
+    mkdir -p "$OUT/advection-diffusion-model"
+    cp "$OUT/advection-model/model.json" "$OUT/advection-model/weights.pt" "$OUT/advection-diffusion-model/"
+    # shellcheck disable=SC2086
+    "$LATS" train $train -lats_train_output "$OUT/advection-diffusion-model" -lats_train_stages dynamics \
+      -lats_train_dynamics_steps 3000 -lats_model_dynamics diffusion | tee "$OUT/advection-diffusion-train.log"
+  fi
+  # shellcheck disable=SC2086
+  "$LATS" assimilate $mesh -lats_twin_model "$OUT/advection-model" \
+    -lats_twin_guided_model "$OUT/advection-diffusion-model" -lats_twin_steps 20 -lats_twin_noise 0.02 \
+    -lats_ensemble_size "$MEMBERS" -lats_da_localisation 0.1 -lats_da_inflation 1.1 \
+    -lats_da_guidance_model_error 1 -lats_threads "$THREADS" -lats_twin_output "$OUT/advection" |
+    tee "$OUT/advection-twin.log"
+}
+
+gray_scott() {
+  models=${GS_MODELS:-build/accuracy}
+  "$LATS" assimilate -lats_equation gray_scott -lats_mesh_cells 23 -lats_twin_model "$models/gray_scott-model" \
+    -lats_twin_guided_model "$models/gray_scott-diffusion-model" -lats_twin_steps 20 -lats_twin_noise 0.01 \
+    -lats_ensemble_size "$MEMBERS" -lats_da_localisation 0.05 -lats_da_inflation 1.1 \
+    -lats_da_guidance_model_error 1 -lats_threads "$THREADS" -lats_twin_output "$OUT/gray_scott" |
+    tee "$OUT/gray_scott-twin.log"
+}
+
+case $case_name in
+  advection) advection ;;
+  gray_scott) gray_scott ;;
+  all) advection; gray_scott ;;
+  *) echo "twin_experiment.sh: unknown case '$case_name'; expected advection, gray_scott or all" >&2; exit 2 ;;
+esac
