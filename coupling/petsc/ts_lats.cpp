@@ -14,6 +14,7 @@
 #include "lats/core/mesh.hpp"
 #include "lats/core/options.hpp"
 #include "lats/core/runtime.hpp"
+#include "lats/coupling/assimilating_stepper.hpp"
 #include "lats/coupling/petsc_ts.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
 #include "lats/meshio/dataset.hpp"
@@ -52,6 +53,10 @@ struct TsLats {
   // Surrogate mode: a trained model advances the host's Vec in place.
   std::unique_ptr<SurrogateStepper> surrogate;
   std::string field;  // the model's field name
+  // Assimilation (-lats_obs): an ensemble of surrogates analysed at the observation times;
+  // the host's Vec holds the ensemble mean.
+  std::unique_ptr<AssimilatingStepper> assimilating;
+  double modelDt = 0.0;
 };
 
 /// A State whose one field wraps the host's solution array (valid until VecRestoreArray).
@@ -295,6 +300,22 @@ PetscErrorCode setUp(TS ts) {
       d->field = probe.info().fieldNames.at(0);
       auto state = wrapSolution(d, a, ts->ptime, ts->steps);
       d->surrogate->setUp(d->points, state);
+      d->modelDt = d->surrogate->modelTimeStep();
+      auto da = AssimilationSettings::fromOptions();
+      d->assimilating.reset();
+      if (!da.observations.empty()) {
+        // Members are surrogates on the host's points, every member on all ranks.
+        LATS_CHECK(da.memberRanks == 0, ConfigurationError,
+                   "TS lats: assimilation runs every member on all ranks; leave -lats_da_member_ranks at 0");
+        MemberFactory members;
+        members.stepper = [](const std::shared_ptr<const Mesh>&) {
+          auto m = std::make_unique<SurrogateStepper>();
+          m->setFromOptions();
+          return m;
+        };
+        d->assimilating = std::make_unique<AssimilatingStepper>(members, da, solvers::assimilation::ObservationSeries{});
+        d->assimilating->setUp(d->points, state);
+      }
     } catch (const std::exception& e) {
       failed = 1;
       message = e.what();
@@ -332,7 +353,8 @@ PetscErrorCode step(TS ts) {
     std::string message;
     try {
       auto state = wrapSolution(d, a, ts->ptime, ts->steps);
-      r = d->surrogate->step(state, std::max(ts->time_step, d->surrogate->modelTimeStep()));
+      const double dt = std::max(ts->time_step, d->modelDt);
+      r = d->assimilating ? d->assimilating->step(state, dt) : d->surrogate->step(state, dt);
     } catch (const std::exception& e) {
       message = e.what();
     }
@@ -393,6 +415,9 @@ PetscErrorCode setFromOptions(TS ts, PetscOptionItems* /*items*/) {
   PetscFunctionBeginUser;
   try {
     d->mode = kMode.get();  // an unknown value: ConfigurationError naming the choices
+    if (d->mode == "classical" && !AssimilationSettings::fromOptions().observations.empty())
+      LATS_THROW(ConfigurationError, "-lats_obs assimilates with an ensemble of surrogates; use -lats_mode surrogate "
+                                     "(ensembles of the host's own classical steps are not supported)");
     d->classicalType = kClassicalType.get();
     d->record = kRecord.get();
     d->recordEvery = static_cast<PetscInt>(kRecordEvery.get());
@@ -424,6 +449,7 @@ PetscErrorCode reset(TS ts) {
   auto* d = static_cast<TsLats*>(ts->data);
   PetscFunctionBeginUser;
   PetscCall(TSDestroy(&d->inner));
+  d->assimilating.reset();
   d->surrogate.reset();
   d->points.reset();
   d->snapshots.clear();

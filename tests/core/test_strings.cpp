@@ -18,3 +18,10 @@ TEST(Strings, ClosestMatchSuggestsOnlyCloseNames) {
   EXPECT_EQ(lats::didYouMean("zzzzzzzz", names), "");
   EXPECT_EQ(lats::join({"a", "b", "c"}, ", "), "a, b, c");
 }
+
+TEST(Strings, SplitListTrimsAndSkipsEmptyItems) {
+  EXPECT_EQ(lats::splitList(" a, b,,c ,"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(lats::splitList("0.01;0.05", ';'), (std::vector<std::string>{"0.01", "0.05"}));
+  EXPECT_TRUE(lats::splitList("").empty());
+  EXPECT_TRUE(lats::splitList(" , ").empty());
+}
