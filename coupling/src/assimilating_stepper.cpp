@@ -113,12 +113,16 @@ MemberFactory plexMemberFactory(std::function<std::shared_ptr<const meshio::Plex
 }
 
 MemberFactory memberFactoryFromOptions(const std::string& memberType) {
-  return plexMemberFactory([](MPI_Comm group) { return meshio::PlexMesh::fromOptions(group, 2); },
-                           [memberType] {
-                             auto s = timeSteppers().create(memberType);
-                             s->setFromOptions();
-                             return s;
-                           });
+  auto make = [memberType] {
+    auto s = timeSteppers().create(memberType);
+    s->setFromOptions();
+    return s;
+  };
+  if (memberType == "classical" || memberType == "hybrid")
+    return plexMemberFactory([](MPI_Comm group) { return meshio::PlexMesh::fromOptions(group, 2); }, make);
+  MemberFactory f;  // mesh-free members (surrogates) live on the host's mesh
+  f.stepper = [make](const std::shared_ptr<const Mesh>&) { return make(); };
+  return f;
 }
 
 struct AssimilatingStepper::Impl {
@@ -143,6 +147,9 @@ struct AssimilatingStepper::Impl {
   std::unique_ptr<TimeStepper> guidedOwner;
   State guidedState;
   std::vector<solvers::neural::GuidanceTarget> targets;  // by batch index
+  State layout;                                          // the members' fields (after setUp)
+  double time = 0.0;                                     // the ensemble's time (after setUp)
+  bool isSetUp = false;
 
   ~Impl() {
     guidedOwner.reset();
@@ -235,6 +242,10 @@ void AssimilatingStepper::setFromOptions() {
 }
 
 const AssimilationSettings& AssimilatingStepper::settings() const { return impl_->settings; }
+void AssimilatingStepper::setSettings(AssimilationSettings settings) {
+  LATS_CHECK(!impl_->isSetUp, ConfigurationError, "assimilating stepper: setSettings() after setUp()");
+  impl_->settings = std::move(settings);
+}
 const std::vector<std::pair<double, da::AnalysisReport>>& AssimilatingStepper::analyses() const {
   return impl_->analyses;
 }
@@ -265,7 +276,7 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
         I.settings.memberRanks == 0 || I.settings.memberRanks == size || I.factory.mesh != nullptr, ConfigurationError,
         "assimilating stepper: member groups of " << I.settings.memberRanks << " ranks need a member mesh factory");
   });
-  if (I.series.batches.empty()) {
+  if (I.series.batches.empty() && !(I.settings.observationsLater && I.settings.observations.empty())) {
     collective(I.world, [&] {
       LATS_CHECK(!I.settings.observations.empty(), ConfigurationError,
                  "assimilating stepper: no observations; give -lats_obs <file.h5|file.csv>");
@@ -293,7 +304,8 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
     s.setStepIndex(state.stepIndex());
     I.states.push_back(std::move(s));
   }
-  State layout;
+  State& layout = I.layout;
+  layout = State();
   for (const auto& f : state.fields())
     layout.add(Field(f.name(), I.memberMesh->size(), f.componentNames(), f.location()));
   I.memberExchange = std::make_unique<da::EnsembleExchange>(I.world, I.memberMesh, layout, I.mine, N);
@@ -352,6 +364,65 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
             << " observation times, " << I.series.totalSize() << " observations";
   if (!guided) I.analyseIfObserved(state.time());
   I.writeMean(state);
+  I.time = state.time();
+  I.isSetUp = true;
+}
+
+void AssimilatingStepper::addObservations(const da::Observations& batch) {
+  auto& I = *impl_;
+  const MPI_Comm comm = I.isSetUp ? I.world : (mesh() ? mesh()->comm() : MPI_COMM_SELF);
+  collective(comm, [&] {
+    batch.validate();
+    if (I.isSetUp)
+      LATS_CHECK(batch.time > I.time + I.tolerance(I.time), InvalidValueError,
+                 "observations at t = " << batch.time << " arrive after the ensemble reached t = " << I.time
+                                        << "; add observations before their time is reached");
+  });
+  auto& b = I.series.batches;
+  auto it = std::find_if(b.begin(), b.end(), [&](const da::Observations& o) {
+    return std::abs(o.time - batch.time) <= I.tolerance(batch.time);
+  });
+  // The new or merged batch, checked (operator, guidance target) before anything changes.
+  da::Observations merged = batch;
+  if (it != b.end()) {
+    collective(comm, [&] {
+      LATS_CHECK(it->sensors.dimension == batch.sensors.dimension, DimensionMismatchError,
+                 "observations at t = " << batch.time << " are " << batch.sensors.dimension
+                                        << "D; earlier ones at that "
+                                        << "time are " << it->sensors.dimension << "D");
+    });
+    merged = *it;
+    auto& s = merged.sensors;
+    s.coordinates.insert(s.coordinates.end(), batch.sensors.coordinates.begin(), batch.sensors.coordinates.end());
+    s.components.insert(s.components.end(), batch.sensors.components.begin(), batch.sensors.components.end());
+    s.noiseStd.insert(s.noiseStd.end(), batch.sensors.noiseStd.begin(), batch.sensors.noiseStd.end());
+    merged.values.insert(merged.values.end(), batch.values.begin(), batch.values.end());
+  }
+  std::unique_ptr<da::ObservationOperator> h;
+  solvers::neural::GuidanceTarget target;
+  if (I.isSetUp) {
+    h = std::make_unique<da::ObservationOperator>(I.memberMesh, I.layout, merged.sensors);
+    if (I.guided != nullptr) target = guidanceTarget(I.layout, merged);
+  }
+  std::size_t index;
+  if (it != b.end()) {
+    *it = std::move(merged);
+    index = static_cast<std::size_t>(it - b.begin());
+  } else {
+    it = std::upper_bound(b.begin(), b.end(), batch.time,
+                          [](double t, const da::Observations& o) { return t < o.time; });
+    const auto inserted = b.insert(it, std::move(merged));  // may reallocate: take begin() after it
+    index = static_cast<std::size_t>(inserted - b.begin());
+    if (I.isSetUp) {
+      I.operatorOf.insert(I.operatorOf.begin() + static_cast<std::ptrdiff_t>(index), 0);
+      if (I.guided != nullptr)
+        I.targets.insert(I.targets.begin() + static_cast<std::ptrdiff_t>(index), solvers::neural::GuidanceTarget{});
+    }
+  }
+  if (!I.isSetUp) return;
+  I.operators.push_back(std::move(*h));
+  I.operatorOf[index] = I.operators.size() - 1;
+  if (I.guided != nullptr) I.targets[index] = std::move(target);
 }
 
 void AssimilatingStepper::setUpGuided(const State& state) {
@@ -465,6 +536,7 @@ StepResult AssimilatingStepper::doStep(State& state, double dt) {
   }
   I.analyseIfObserved(t + hi);
   I.writeMean(state);
+  I.time = t + hi;
   result.dtTaken = hi;
   result.dtNext = dt;
   return result;
@@ -497,6 +569,7 @@ StepResult AssimilatingStepper::guidedStep(State& state, double dt, double dtEff
               << report.posteriorSpread;
   }
   I.writeMean(state);
+  I.time = t + r.dtTaken;
   r.dtNext = dt;
   return r;
 }

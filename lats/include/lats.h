@@ -85,6 +85,14 @@ int lats_session_host_step(lats_session session, double dt);
 /* Makes the arrays hold the current state (after steps with -lats_surrogate_decode_every
  * k > 1 or 0). Collective. */
 int lats_session_synchronize(lats_session session);
+/* Observations for a session set up with the "assimilating" stepper (options -lats_da_type,
+ * -lats_ensemble_size, -lats_da_member surrogate, ...): `n` sensors at `xyz` (dim values
+ * each, in the points' dimension) observe `component` ("u", or "field.component") with
+ * noise standard deviations `noise_std`; their values at `time` are `values`. Before or
+ * after lats_session_setup (after it, `time` must lie ahead of the session's time). Copied.
+ * Collective: the same sensors and values on every rank. */
+int lats_session_add_observations(lats_session session, double time, int64_t n, const double* xyz,
+                                  const char* component, const double* values, const double* noise_std);
 /* Time, step count and the status of the last step (any pointer may be NULL). */
 int lats_session_status(lats_session session, double* time, int64_t* steps, int* last_step_status);
 /* The message of the session's last failure ("" if none). */

@@ -22,7 +22,9 @@ struct lats_session_s {
   std::shared_ptr<const lats::Mesh> mesh;
   lats::State state;
   std::unique_ptr<lats::TimeStepper> stepper;
-  lats::coupling::SurrogateStepper* surrogate = nullptr;  // when the stepper is one
+  lats::coupling::SurrogateStepper* surrogate = nullptr;           // when the stepper is one
+  lats::coupling::AssimilatingStepper* assimilating = nullptr;     // when the stepper is one
+  std::vector<lats::solvers::assimilation::Observations> pending;  // added before setup
   lats::StepStatus lastStatus = lats::StepStatus::Success;
   std::string error;
 };
@@ -178,6 +180,17 @@ int lats_session_setup(lats_session s, const char* stepper) {
     s->mesh = lats::MeshBuilder(s->comm, s->dim).name("host").coordinates(s->xyz.data(), s->n).build();
     auto st = lats::timeSteppers().create(stepper && *stepper ? stepper : "surrogate");
     st->setFromOptions();
+    s->assimilating = dynamic_cast<lats::coupling::AssimilatingStepper*>(st.get());
+    if (s->assimilating) {
+      auto settings = s->assimilating->settings();
+      settings.observationsLater = true;  // a host may add them while it runs
+      s->assimilating->setSettings(settings);
+      for (const auto& b : s->pending) s->assimilating->addObservations(b);
+    } else {
+      LATS_CHECK(s->pending.empty(), lats::ConfigurationError,
+                 "lats_session_setup: observations were added but the stepper '"
+                     << st->type() << "' does not assimilate; use lats_session_setup(session, \"assimilating\")");
+    }
     st->setUp(s->mesh, s->state);
     s->surrogate = dynamic_cast<lats::coupling::SurrogateStepper*>(st.get());
     s->stepper = std::move(st);
@@ -215,6 +228,35 @@ int lats_session_host_step(lats_session s, double dt) {
     s->state.setTime(s->state.time() + dt);
     s->state.setStepIndex(s->state.stepIndex() + 1);
     s->lastStatus = lats::StepStatus::Success;
+    return LATS_OK;
+  });
+}
+
+int lats_session_add_observations(lats_session s, double time, int64_t n, const double* xyz, const char* component,
+                                  const double* values, const double* noise_std) {
+  if (!s) return gLastError = "lats_session_add_observations: the session is NULL", LATS_ERR_INVALID_VALUE;
+  return guarded(s, [&]() -> int {
+    LATS_CHECK(n >= 1, lats::InvalidValueError, "lats_session_add_observations: n = " << n << "; expected >= 1");
+    LATS_CHECK(xyz && values && noise_std && component && *component, lats::InvalidValueError,
+               "lats_session_add_observations: xyz, component, values and noise_std must not be NULL or empty");
+    LATS_CHECK(s->dim >= 1, lats::ConfigurationError,
+               "lats_session_add_observations: call lats_session_set_points first (it fixes the dimension)");
+    lats::solvers::assimilation::Observations b;
+    b.time = time;
+    b.sensors.dimension = s->dim;
+    b.sensors.coordinates.assign(xyz, xyz + n * s->dim);
+    b.sensors.components.assign(static_cast<std::size_t>(n), component);
+    b.sensors.noiseStd.assign(noise_std, noise_std + n);
+    b.values.assign(values, values + n);
+    if (s->stepper) {
+      LATS_CHECK(s->assimilating != nullptr, lats::ConfigurationError,
+                 "lats_session_add_observations: the session's stepper '"
+                     << s->stepper->type() << "' does not assimilate; set it up with \"assimilating\"");
+      s->assimilating->addObservations(b);
+    } else {
+      b.validate();
+      s->pending.push_back(std::move(b));
+    }
     return LATS_OK;
   });
 }

@@ -184,3 +184,43 @@ TEST(Assimilating, BadSettingsAreClearErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+// Observations added before and after setUp (a host that receives them while it runs).
+TEST(Assimilating, ObservationsArriveWhileRunning) {
+  const auto twin = makeTwin();
+  auto mesh = twin.plex->mesh();
+  AssimilationSettings settings;
+  settings.ensembleSize = 8;
+  settings.initialSpread = 0.5;
+  settings.observationsLater = true;
+  auto factory = lats::coupling::plexMemberFactory(square, [] { return advection(); });
+  AssimilatingStepper stepper(factory, settings, da::ObservationSeries{});
+  stepper.addObservations(twin.series.batches[0]);
+  auto state = blob(*mesh, 0.45, 0.55);
+  stepper.setUp(mesh, state);
+  for (int k = 1; k < kSteps; ++k) stepper.addObservations(twin.series.batches[static_cast<std::size_t>(k)]);
+  // The same time again joins the batch.
+  stepper.addObservations(twin.series.batches[2]);
+  for (int k = 0; k < kSteps; ++k) ASSERT_TRUE(stepper.step(state, kDt).ok());
+  EXPECT_EQ(stepper.analyses().size(), static_cast<std::size_t>(kSteps));
+  EXPECT_EQ(stepper.analyses()[2].second.observations, 120);
+  // The past, unknown components and NaN are errors; a later batch still works.
+  auto late = twin.series.batches[0];
+  auto msg = lats::test::messageOf<lats::InvalidValueError>([&] { stepper.addObservations(late); });
+  EXPECT_NE(msg.find("arrive after the ensemble reached"), std::string::npos) << msg;
+  late.time = kSteps * kDt + kDt;
+  late.sensors.components.assign(late.sensors.components.size(), "v");
+  EXPECT_THROW(stepper.addObservations(late), lats::ConfigurationError);
+  late = twin.series.batches[0];
+  late.time = kSteps * kDt + kDt;
+  late.values[0] = NAN;
+  EXPECT_THROW(stepper.addObservations(late), lats::InvalidValueError);
+  late.values[0] = 0.0;
+  stepper.addObservations(late);
+  ASSERT_TRUE(stepper.step(state, kDt).ok());
+  EXPECT_EQ(stepper.analyses().size(), static_cast<std::size_t>(kSteps + 1));
+}
+
+}  // namespace

@@ -42,7 +42,8 @@ ComponentRef resolveComponent(const State& layout, const std::string& name) {
         known.push_back(comp);
       } else {
         known.push_back(field.name() + "." + comp);
-        known.push_back(field.numComponents() == 1 ? field.name() : comp);
+        if (field.numComponents() == 1) known.push_back(field.name());
+        known.push_back(comp);
       }
       bool hit;
       if (dot != std::string::npos)

@@ -33,6 +33,9 @@ struct AssimilationSettings {
   double guidanceModelError = 0.0;        ///< guided: latent model error (-lats_da_guidance_model_error; 0: off)
   std::int64_t guidanceCorrections = 20;  ///< guided: L-BFGS iterations of that analysis
   solvers::assimilation::FilterSettings filter;
+  /// Set up without observations (they are added while the simulation runs); otherwise
+  /// setUp() without observations and without -lats_obs is an error. Not an option.
+  bool observationsLater = false;
 
   /// From -lats_da_type, -lats_obs, -lats_ensemble_size, -lats_da_member_ranks,
   /// -lats_da_init_spread, -lats_da_member and the filter's options.
@@ -72,7 +75,14 @@ class AssimilatingStepper : public TimeStepper {
   std::string type() const override { return "assimilating"; }
   void setFromOptions() override;
   const AssimilationSettings& settings() const;
+  /// Replaces the settings (before setUp()).
+  void setSettings(AssimilationSettings settings);
 
+  /// Adds an observation batch (before or after setUp(); observations may arrive while the
+  /// simulation runs). A batch at the time of an existing one joins it; after setUp() its
+  /// time must lie ahead of the current time and its sensors are checked against the mesh
+  /// at once. Collective (the same batch on every rank).
+  void addObservations(const solvers::assimilation::Observations& batch);
   /// Analyses made so far, with their times.
   const std::vector<std::pair<double, solvers::assimilation::AnalysisReport>>& analyses() const;
   /// The members' values as this rank's point block (for scores). Collective.
