@@ -142,17 +142,19 @@ struct AssimilatingStepper::Impl {
   std::vector<std::pair<double, da::AnalysisReport>> analyses;
   std::uint64_t cycle = 0;
   double forecastSeconds = 0.0, analysisSeconds = 0.0;
-  // Guided sampling: one surrogate holds the whole ensemble and steps its own state.
-  SurrogateStepper* guided = nullptr;
-  std::unique_ptr<TimeStepper> guidedOwner;
-  State guidedState;
+  // Surrogate members (and guided sampling): one surrogate holds the whole ensemble, steps its
+  // own state in one batch, and the members' states are its decoded members.
+  SurrogateStepper* batch = nullptr;
+  std::unique_ptr<TimeStepper> batchOwner;
+  State batchState;
+  bool guidedMode = false;
   std::vector<solvers::neural::GuidanceTarget> targets;  // by batch index
   State layout;                                          // the members' fields (after setUp)
   double time = 0.0;                                     // the ensemble's time (after setUp)
   bool isSetUp = false;
 
   ~Impl() {
-    guidedOwner.reset();
+    batchOwner.reset();
     steppers.clear();
     operators.clear();
     memberExchange.reset();
@@ -187,20 +189,20 @@ struct AssimilatingStepper::Impl {
               << report.posteriorMisfit << ", spread " << report.priorSpread << " -> " << report.posteriorSpread;
   }
 
-  // Guided mode: the members' states from the surrogate's decoded ensemble.
-  void refreshGuidedMembers() {
-    const auto& info = guided->rollout().info();
+  // Batched surrogate: the members' states from its decoded ensemble (one batched decode).
+  void refreshBatchMembers() {
+    const auto& info = batch->rollout().info();
     const std::int64_t n = memberMesh->ownedSize();
     int total = 0;
     for (int c : info.fieldComponents) total += c;
+    const auto all = batch->rollout().decodeMembers();
     for (std::size_t k = 0; k < states.size(); ++k) {
-      const auto values = guided->rollout().decodeMember(static_cast<std::int64_t>(k));
+      const double* values = all.data() + k * static_cast<std::size_t>(n * total);
       int offset = 0;
       for (std::size_t f = 0; f < info.fieldNames.size(); ++f) {
         auto v = states[k].field(info.fieldNames[f]).view();
         for (std::int64_t i = 0; i < n; ++i)
-          for (int c = 0; c < info.fieldComponents[f]; ++c)
-            v(i, c) = values[static_cast<std::size_t>(i * total + offset + c)];
+          for (int c = 0; c < info.fieldComponents[f]; ++c) v(i, c) = values[i * total + offset + c];
         offset += info.fieldComponents[f];
       }
     }
@@ -294,8 +296,13 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
     I.group = I.world;
   }
   for (std::int64_t i = color; i < N; i += groups) I.mine.push_back(i);
-  const bool guided = I.settings.type == "guided";
-  I.memberMesh = I.factory.mesh && !guided ? I.factory.mesh(I.group) : this->mesh();
+  I.guidedMode = I.settings.type == "guided";
+  // Surrogate members on all ranks run as one batched surrogate (guided sampling always does).
+  I.memberMesh = I.factory.mesh ? I.factory.mesh(I.group) : this->mesh();
+  std::unique_ptr<TimeStepper> probe;
+  if (groups == 1) probe = I.factory.stepper(I.memberMesh);
+  const bool batched = I.guidedMode || dynamic_cast<SurrogateStepper*>(probe.get()) != nullptr;
+  if (batched) I.batchOwner = std::move(probe);
   // Member states shaped like the host's, on the member mesh.
   for (std::size_t k = 0; k < I.mine.size(); ++k) {
     State s;
@@ -316,10 +323,9 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
                "assimilating stepper: the member mesh has "
                    << I.memberExchange->numPoints() << " points, the host's mesh " << I.hostExchange->numPoints());
   });
-  if (guided) {
-    setUpGuided(state);
-  } else {
-    // Every member starts from the host's state plus its own smooth perturbation.
+  {
+    // Every member starts from its own draw (the factory's initial values) or from the host's
+    // state plus its own smooth perturbation.
     const auto host = I.hostExchange->gather({&state});
     da::PointBlock start = host;
     start.members = N;
@@ -335,6 +341,10 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
         da::perturb(I.states[k], *I.memberMesh, I.settings.initialSpread, I.settings.filter.seed,
                     static_cast<std::uint64_t>(I.mine[k]));
     }
+  }
+  if (batched) {
+    setUpBatch(state);
+  } else {
     for (std::size_t k = 0; k < I.mine.size(); ++k) {
       I.steppers.push_back(I.factory.stepper(I.memberMesh));
       I.steppers.back()->setUp(I.memberMesh, I.states[k]);
@@ -352,7 +362,7 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
     I.operators.emplace_back(I.memberMesh, layout, sensors);
     I.operatorOf.push_back(I.operators.size() - 1);
   }
-  if (guided) {
+  if (I.guidedMode) {
     I.targets.clear();
     for (const auto& b : I.series.batches) I.targets.push_back(guidanceTarget(state, b));
   } else {
@@ -362,7 +372,8 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
   logInfo() << "assimilation: " << I.settings.type << " with " << N << " " << I.settings.memberType << " members ("
             << groups << " group(s) of " << groupRanks << " rank(s)), " << I.series.batches.size()
             << " observation times, " << I.series.totalSize() << " observations";
-  if (!guided) I.analyseIfObserved(state.time());
+  if (!I.guidedMode) I.analyseIfObserved(state.time());
+  if (batched && !I.guidedMode) I.batch->rollout().resetMembers(I.constPointers());
   I.writeMean(state);
   I.time = state.time();
   I.isSetUp = true;
@@ -402,7 +413,7 @@ void AssimilatingStepper::addObservations(const da::Observations& batch) {
   solvers::neural::GuidanceTarget target;
   if (I.isSetUp) {
     h = std::make_unique<da::ObservationOperator>(I.memberMesh, I.layout, merged.sensors);
-    if (I.guided != nullptr) target = guidanceTarget(I.layout, merged);
+    if (I.guidedMode) target = guidanceTarget(I.layout, merged);
   }
   std::size_t index;
   if (it != b.end()) {
@@ -415,41 +426,42 @@ void AssimilatingStepper::addObservations(const da::Observations& batch) {
     index = static_cast<std::size_t>(inserted - b.begin());
     if (I.isSetUp) {
       I.operatorOf.insert(I.operatorOf.begin() + static_cast<std::ptrdiff_t>(index), 0);
-      if (I.guided != nullptr)
+      if (I.guidedMode)
         I.targets.insert(I.targets.begin() + static_cast<std::ptrdiff_t>(index), solvers::neural::GuidanceTarget{});
     }
   }
   if (!I.isSetUp) return;
   I.operators.push_back(std::move(*h));
   I.operatorOf[index] = I.operators.size() - 1;
-  if (I.guided != nullptr) I.targets[index] = std::move(target);
+  if (I.guidedMode) I.targets[index] = std::move(target);
 }
 
-void AssimilatingStepper::setUpGuided(const State& state) {
+void AssimilatingStepper::setUpBatch(const State& state) {
   auto& I = *impl_;
-  I.guidedOwner = I.factory.stepper(I.memberMesh);
-  I.guided = dynamic_cast<SurrogateStepper*>(I.guidedOwner.get());
+  I.batch = dynamic_cast<SurrogateStepper*>(I.batchOwner.get());
   collective(I.world, [&] {
-    LATS_CHECK(I.guided != nullptr, ConfigurationError,
+    LATS_CHECK(I.batch != nullptr, ConfigurationError,
                "guided assimilation samples with a diffusion surrogate, but the members are '"
-                   << I.guidedOwner->type() << "' steppers; use -lats_da_member surrogate with a diffusion model");
+                   << I.batchOwner->type() << "' steppers; use -lats_da_member surrogate with a diffusion model");
   });
-  I.guided->setEnsemble(I.settings.ensembleSize, I.settings.filter.seed);
-  I.guidedState = state.clone();
-  I.guided->setUp(I.memberMesh, I.guidedState);
+  I.batch->setEnsemble(I.settings.ensembleSize, I.settings.filter.seed);
+  I.batchState = state.clone();
+  I.batch->setUp(I.memberMesh, I.batchState);
   collective(I.world, [&] {
-    const auto& info = I.guided->rollout().info();
-    LATS_CHECK(info.dynamics == "diffusion", ModelMismatchError,
+    const auto& info = I.batch->rollout().info();
+    LATS_CHECK(!I.guidedMode || info.dynamics == "diffusion", ModelMismatchError,
                "guided assimilation needs a model with diffusion dynamics; '"
                    << info.checkpoint << "' has " << info.dynamics
                    << " dynamics (train one with -lats_model_dynamics diffusion, or use -lats_da_type letkf)");
   });
-  I.refreshGuidedMembers();
+  // Every member from its own initial state.
+  I.batch->rollout().resetMembers(I.constPointers());
+  I.refreshBatchMembers();
 }
 
 solvers::neural::GuidanceTarget AssimilatingStepper::guidanceTarget(const State& state,
                                                                     const da::Observations& obs) const {
-  const auto& info = impl_->guided->rollout().info();
+  const auto& info = impl_->batch->rollout().info();
   solvers::neural::GuidanceTarget t;
   t.coordinates = obs.sensors.coordinates;
   t.values = obs.values;
@@ -483,7 +495,7 @@ StepResult AssimilatingStepper::doStep(State& state, double dt) {
   const double t = state.time();
   const double next = I.series.nextTime(t, I.tolerance(t));
   const double dtEff = std::min(dt, next - t);
-  if (I.guided != nullptr) return guidedStep(state, dt, dtEff);
+  if (I.batch != nullptr) return batchStep(state, dt, dtEff);
   std::vector<State> backup;
   for (const auto& s : I.states) backup.push_back(s.clone());
   const double start = MPI_Wtime();
@@ -542,34 +554,41 @@ StepResult AssimilatingStepper::doStep(State& state, double dt) {
   return result;
 }
 
-StepResult AssimilatingStepper::guidedStep(State& state, double dt, double dtEff) {
+StepResult AssimilatingStepper::batchStep(State& state, double dt, double dtEff) {
   auto& I = *impl_;
   const double t = state.time();
-  const double landing = t + I.guided->modelTimeStep();
+  const double landing = t + I.batch->modelTimeStep();
   const auto* obs = I.series.at(landing, I.tolerance(landing));
-  if (obs != nullptr) I.guided->guideNextStep(I.targets[static_cast<std::size_t>(obs - I.series.batches.data())]);
+  if (obs != nullptr && I.guidedMode)
+    I.batch->guideNextStep(I.targets[static_cast<std::size_t>(obs - I.series.batches.data())]);
   const double start = MPI_Wtime();
-  auto r = I.guided->step(I.guidedState, dtEff);
+  auto r = I.batch->step(I.batchState, dtEff);
   if (!r.ok()) {
     r.dtNext = dt;
     return r;
   }
-  I.refreshGuidedMembers();
+  I.refreshBatchMembers();
   I.forecastSeconds += MPI_Wtime() - start;
-  if (obs != nullptr) {
+  const double now = t + r.dtTaken;
+  if (obs != nullptr && I.guidedMode) {
     const auto index = static_cast<std::size_t>(obs - I.series.batches.data());
     const auto hx = da::observeEnsemble(*I.memberExchange, I.operators[I.operatorOf[index]], I.pointers());
     da::AnalysisReport report;
     report.observations = obs->size();
     report.priorMisfit = report.priorSpread = std::nan("");  // guided sampling has no separate forecast
     da::observationMisfit(hx, *obs, I.settings.ensembleSize, report.posteriorMisfit, report.posteriorSpread);
-    I.analyses.emplace_back(t + r.dtTaken, report);
-    logInfo() << "assimilation: guided step " << I.analyses.size() << " to t = " << t + r.dtTaken << ", "
-              << report.observations << " observations, normalised misfit " << report.posteriorMisfit << ", spread "
-              << report.posteriorSpread;
+    I.analyses.emplace_back(now, report);
+    logInfo() << "assimilation: guided step " << I.analyses.size() << " to t = " << now << ", " << report.observations
+              << " observations, normalised misfit " << report.posteriorMisfit << ", spread " << report.posteriorSpread;
+  } else if (obs != nullptr) {
+    I.analyseIfObserved(now);
+    // The analysed members become the surrogate's members (encoded afresh, one by one).
+    const double encode = MPI_Wtime();
+    I.batch->rollout().resetMembers(I.constPointers());
+    I.analysisSeconds += MPI_Wtime() - encode;
   }
   I.writeMean(state);
-  I.time = t + r.dtTaken;
+  I.time = now;
   r.dtNext = dt;
   return r;
 }

@@ -211,6 +211,16 @@ void LatentRollout::reset(const State& state) {
   impl_->sinceEncode = 0;
 }
 
+void LatentRollout::resetMembers(const std::vector<const State*>& states) {
+  LATS_CHECK(isBound(), ConfigurationError, "surrogate: resetMembers() before bind()");
+  LATS_CHECK(static_cast<std::int64_t>(states.size()) == impl_->members, DimensionMismatchError,
+             "surrogate: resetMembers() got " << states.size() << " states for " << impl_->members << " members");
+  std::vector<torch::Tensor> z;
+  for (const auto* s : states) z.push_back(impl_->encode(*s));  // (1, M, L) each
+  impl_->window = torch::cat(z, 0).unsqueeze(1).expand({impl_->members, impl_->info.history, -1, -1}).contiguous();
+  impl_->sinceEncode = 0;
+}
+
 void LatentRollout::push(const State& state) {
   if (!hasLatent()) return reset(state);
   const auto z = impl_->encode(state).unsqueeze(1).expand({impl_->members, 1, -1, -1});
@@ -406,6 +416,11 @@ std::vector<double> LatentRollout::decodeMember(std::int64_t member) const {
              "surrogate: member " << member << " of an ensemble of " << impl_->members);
   const auto m = impl_->decodeAll()[member].contiguous();
   return std::vector<double>(m.data_ptr<double>(), m.data_ptr<double>() + m.numel());
+}
+
+std::vector<double> LatentRollout::decodeMembers() const {
+  const auto all = impl_->decodeAll().contiguous();  // (E, owned, C)
+  return std::vector<double>(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
 }
 
 std::vector<double> LatentRollout::spread() const {

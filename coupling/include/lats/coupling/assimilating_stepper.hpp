@@ -99,10 +99,10 @@ class AssimilatingStepper : public TimeStepper {
   StepResult doStep(State& state, double dt) override;
 
  private:
-  void setUpGuided(const State& state);
+  void setUpBatch(const State& state);
   solvers::neural::GuidanceTarget guidanceTarget(const State& state,
                                                  const solvers::assimilation::Observations& obs) const;
-  StepResult guidedStep(State& state, double dt, double dtEff);
+  StepResult batchStep(State& state, double dt, double dtEff);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -81,6 +81,10 @@ class LatentRollout {
   /// Encodes `state` (owned entities of every rank) and makes it the whole history window
   /// (a cold start: the window holds `history` copies of it). Collective.
   void reset(const State& state);
+  /// Encodes one state per member (members() of them, owned entities of every rank) and makes
+  /// each member's whole history window its own state (a cold start per member): an ensemble
+  /// whose members differ, e.g. after an ensemble Kalman analysis. Collective.
+  void resetMembers(const std::vector<const State*>& states);
   /// Encodes `state` and appends it to the history window (the oldest entry drops out):
   /// hosts that computed the previous states themselves (a hybrid run) give the dynamics a
   /// true history this way. Collective.
@@ -111,6 +115,9 @@ class LatentRollout {
   void decode(State& state) const;
   /// Member `member` decoded at the owned entities, (owned x total components) row-major.
   std::vector<double> decodeMember(std::int64_t member) const;
+  /// Every member decoded at the owned entities, (members x owned x total components)
+  /// row-major, in one batched decode. Not collective.
+  std::vector<double> decodeMembers() const;
   /// Standard deviation over the members at the owned entities, row-major like
   /// decodeMember (zeros for one member).
   std::vector<double> spread() const;
