@@ -215,9 +215,18 @@ void LatentRollout::resetMembers(const std::vector<const State*>& states) {
   LATS_CHECK(isBound(), ConfigurationError, "surrogate: resetMembers() before bind()");
   LATS_CHECK(static_cast<std::int64_t>(states.size()) == impl_->members, DimensionMismatchError,
              "surrogate: resetMembers() got " << states.size() << " states for " << impl_->members << " members");
-  std::vector<torch::Tensor> z;
-  for (const auto* s : states) z.push_back(impl_->encode(*s));  // (1, M, L) each
-  impl_->window = torch::cat(z, 0).unsqueeze(1).expand({impl_->members, impl_->info.history, -1, -1}).contiguous();
+  // One batched encoding of all members.
+  std::vector<torch::Tensor> v;
+  for (const auto* s : states) v.push_back(impl_->values(*s));  // (1, n, C) each
+  const auto values = torch::cat(v, 0);
+  torch::Tensor z;
+  {
+    c10::InferenceMode guard;
+    const auto coords = impl_->coords.expand({impl_->members, -1, -1});
+    const auto tokens = encodeDistributed(impl_->cp.model->encoder(), coords, values, impl_->mesh->comm());
+    z = impl_->cp.model->bottleneck()(tokens, false).mean;  // (E, M, L)
+  }
+  impl_->window = z.unsqueeze(1).expand({impl_->members, impl_->info.history, -1, -1}).contiguous();
   impl_->sinceEncode = 0;
 }
 
