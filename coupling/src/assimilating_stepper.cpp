@@ -26,6 +26,10 @@ const EnumOption kType{"da_type",
                        "letkf",
                        {"enkf", "letkf", "guided"},
                        "assimilation: stochastic EnKF, LETKF, or guided sampling of a diffusion surrogate"};
+const EnumOption kSpace{"da_space",
+                        "physical",
+                        {"physical", "latent"},
+                        "assimilation: analyse surrogate members as decoded fields or in latent space"};
 const RealOption kModelError{
     "da_guidance_model_error", 0.0,
     "assimilation (guided): model error per latent value; > 0 adds a latent variational analysis after sampling"};
@@ -53,6 +57,7 @@ AssimilationSettings AssimilationSettings::fromOptions() {
   s.initialSpread = kInitSpread.get();
   s.memberType = kMember.get();
   s.guidanceGamma = kGamma.get();
+  s.space = kSpace.get();
   s.guidanceModelError = kModelError.get();
   s.guidanceCorrections = kCorrections.get();
   s.filter = da::FilterSettings::fromOptions();
@@ -77,6 +82,10 @@ void AssimilationSettings::validate(int worldSize) const {
              "-lats_da_guidance_model_error " << guidanceModelError << " must be finite and >= 0");
   LATS_CHECK(guidanceCorrections >= 1, InvalidValueError,
              "-lats_da_guidance_corrections " << guidanceCorrections << " must be at least 1");
+  LATS_CHECK(space == "physical" || space == "latent", ConfigurationError,
+             "-lats_da_space " << space << "; expected physical or latent");
+  LATS_CHECK(space == "physical" || type != "guided", ConfigurationError,
+             "-lats_da_space latent applies to the ensemble filters (enkf, letkf), not to guided sampling");
   if (type == "guided") {
     LATS_CHECK(memberRanks == 0 || memberRanks == worldSize, ConfigurationError,
                "guided assimilation runs its ensemble inside one surrogate on all ranks; "
@@ -148,6 +157,9 @@ struct AssimilatingStepper::Impl {
   std::unique_ptr<TimeStepper> batchOwner;
   State batchState;
   bool guidedMode = false;
+  bool latentMode = false;    // ensemble filter on the latent windows
+  bool membersStale = false;  // latent mode: the members' states lag the latent ensemble
+  std::unique_ptr<da::EnsembleFilter> latentFilter;
   std::vector<solvers::neural::GuidanceTarget> targets;  // by batch index
   State layout;                                          // the members' fields (after setUp)
   double time = 0.0;                                     // the ensemble's time (after setUp)
@@ -256,6 +268,10 @@ double AssimilatingStepper::analysisSeconds() const { return impl_->analysisSeco
 
 da::PointBlock AssimilatingStepper::members() const {
   LATS_CHECK(impl_->memberExchange != nullptr, ConfigurationError, "assimilating stepper: call setUp() first");
+  if (impl_->membersStale) {  // latent mode decodes the members only when asked for
+    impl_->refreshBatchMembers();
+    impl_->membersStale = false;
+  }
   return impl_->memberExchange->gather(impl_->constPointers());
 }
 
@@ -303,6 +319,12 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
   if (groups == 1) probe = I.factory.stepper(I.memberMesh);
   const bool batched = I.guidedMode || dynamic_cast<SurrogateStepper*>(probe.get()) != nullptr;
   if (batched) I.batchOwner = std::move(probe);
+  I.latentMode = I.settings.space == "latent";
+  collective(I.world, [&] {
+    LATS_CHECK(!I.latentMode || batched, ConfigurationError,
+               "-lats_da_space latent needs surrogate members on all ranks (-lats_da_member surrogate, "
+               "-lats_da_member_ranks 0)");
+  });
   // Member states shaped like the host's, on the member mesh.
   for (std::size_t k = 0; k < I.mine.size(); ++k) {
     State s;
@@ -362,18 +384,25 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
     I.operators.emplace_back(I.memberMesh, layout, sensors);
     I.operatorOf.push_back(I.operators.size() - 1);
   }
-  if (I.guidedMode) {
+  if (I.guidedMode || I.latentMode) {
     I.targets.clear();
     for (const auto& b : I.series.batches) I.targets.push_back(guidanceTarget(state, b));
-  } else {
+  }
+  if (!I.guidedMode) {
     I.filter = da::ensembleFilters().create(I.settings.type);
     I.filter->setSettings(I.settings.filter);
+  }
+  if (I.latentMode) {
+    auto latent = I.settings.filter;
+    latent.localisation = 0.0;  // latent values have no position
+    I.latentFilter = da::ensembleFilters().create(I.settings.type);
+    I.latentFilter->setSettings(latent);
   }
   logInfo() << "assimilation: " << I.settings.type << " with " << N << " " << I.settings.memberType << " members ("
             << groups << " group(s) of " << groupRanks << " rank(s)), " << I.series.batches.size()
             << " observation times, " << I.series.totalSize() << " observations";
-  if (!I.guidedMode) I.analyseIfObserved(state.time());
-  if (batched && !I.guidedMode) I.batch->rollout().resetMembers(I.constPointers());
+  if (!I.guidedMode && !I.latentMode) I.analyseIfObserved(state.time());
+  if (batched && !I.guidedMode && !I.latentMode) I.batch->rollout().resetMembers(I.constPointers());
   I.writeMean(state);
   I.time = state.time();
   I.isSetUp = true;
@@ -413,7 +442,7 @@ void AssimilatingStepper::addObservations(const da::Observations& batch) {
   solvers::neural::GuidanceTarget target;
   if (I.isSetUp) {
     h = std::make_unique<da::ObservationOperator>(I.memberMesh, I.layout, merged.sensors);
-    if (I.guidedMode) target = guidanceTarget(I.layout, merged);
+    if (I.guidedMode || I.latentMode) target = guidanceTarget(I.layout, merged);
   }
   std::size_t index;
   if (it != b.end()) {
@@ -426,14 +455,14 @@ void AssimilatingStepper::addObservations(const da::Observations& batch) {
     index = static_cast<std::size_t>(inserted - b.begin());
     if (I.isSetUp) {
       I.operatorOf.insert(I.operatorOf.begin() + static_cast<std::ptrdiff_t>(index), 0);
-      if (I.guidedMode)
+      if (I.guidedMode || I.latentMode)
         I.targets.insert(I.targets.begin() + static_cast<std::ptrdiff_t>(index), solvers::neural::GuidanceTarget{});
     }
   }
   if (!I.isSetUp) return;
   I.operators.push_back(std::move(*h));
   I.operatorOf[index] = I.operators.size() - 1;
-  if (I.guidedMode) I.targets[index] = std::move(target);
+  if (I.guidedMode || I.latentMode) I.targets[index] = std::move(target);
 }
 
 void AssimilatingStepper::setUpBatch(const State& state) {
@@ -445,6 +474,7 @@ void AssimilatingStepper::setUpBatch(const State& state) {
                    << I.batchOwner->type() << "' steppers; use -lats_da_member surrogate with a diffusion model");
   });
   I.batch->setEnsemble(I.settings.ensembleSize, I.settings.filter.seed);
+  I.batch->setDecodeEvery(0);  // the members are decoded here, when needed
   I.batchState = state.clone();
   I.batch->setUp(I.memberMesh, I.batchState);
   collective(I.world, [&] {
@@ -567,9 +597,18 @@ StepResult AssimilatingStepper::batchStep(State& state, double dt, double dtEff)
     r.dtNext = dt;
     return r;
   }
+  const double now = t + r.dtTaken;
+  if (I.latentMode) {
+    I.forecastSeconds += MPI_Wtime() - start;
+    if (obs != nullptr) latentAnalysis(*obs, now);
+    I.batch->rollout().decodeMeanLatent(state);  // the host reads one decoded state
+    I.membersStale = true;
+    I.time = now;
+    r.dtNext = dt;
+    return r;
+  }
   I.refreshBatchMembers();
   I.forecastSeconds += MPI_Wtime() - start;
-  const double now = t + r.dtTaken;
   if (obs != nullptr && I.guidedMode) {
     const auto index = static_cast<std::size_t>(obs - I.series.batches.data());
     const auto hx = da::observeEnsemble(*I.memberExchange, I.operators[I.operatorOf[index]], I.pointers());
@@ -591,6 +630,49 @@ StepResult AssimilatingStepper::batchStep(State& state, double dt, double dtEff)
   I.time = now;
   r.dtNext = dt;
   return r;
+}
+
+void AssimilatingStepper::latentAnalysis(const da::Observations& obs, double now) {
+  auto& I = *impl_;
+  const double start = MPI_Wtime();
+  auto& rollout = I.batch->rollout();
+  const auto& target = I.targets[static_cast<std::size_t>(&obs - I.series.batches.data())];
+  const std::int64_t N = I.settings.ensembleSize, m = obs.size(), D = rollout.latentSize();
+  auto observed = [&] {
+    const auto e = rollout.decodeAt(obs.sensors.coordinates, target.components);  // (N, m)
+    std::vector<double> hx(static_cast<std::size_t>(m * N));
+    for (std::int64_t i = 0; i < N; ++i)
+      for (std::int64_t o = 0; o < m; ++o)
+        hx[static_cast<std::size_t>(o * N + i)] = e[static_cast<std::size_t>(i * m + o)];
+    return hx;
+  };
+  const auto hx = observed();
+  da::AnalysisReport report;
+  report.observations = m;
+  da::observationMisfit(hx, obs, N, report.priorMisfit, report.priorSpread);
+  const auto z = rollout.latentState();  // (N, D)
+  da::PointBlock block;
+  block.begin = 0;
+  block.end = D;
+  block.members = N;
+  block.components = 1;
+  block.dimension = 1;
+  block.coordinates.assign(static_cast<std::size_t>(D), 0.0);
+  block.values.resize(static_cast<std::size_t>(D * N));
+  for (std::int64_t p = 0; p < D; ++p)
+    for (std::int64_t i = 0; i < N; ++i) block(p, i, 0) = z[static_cast<std::size_t>(i * D + p)];
+  // Every rank holds the whole latent ensemble and computes the same analysis.
+  collective(I.world, [&] { I.latentFilter->analyseBlock(block, hx, obs, I.cycle++); });
+  std::vector<double> za(z.size());
+  for (std::int64_t p = 0; p < D; ++p)
+    for (std::int64_t i = 0; i < N; ++i) za[static_cast<std::size_t>(i * D + p)] = block(p, i, 0);
+  rollout.setLatentState(za);
+  da::observationMisfit(observed(), obs, N, report.posteriorMisfit, report.posteriorSpread);
+  I.analyses.emplace_back(now, report);
+  I.analysisSeconds += MPI_Wtime() - start;
+  logInfo() << "assimilation: latent " << I.settings.type << " analysis " << I.analyses.size() << " at t = " << now
+            << ", " << m << " observations, normalised misfit " << report.priorMisfit << " -> "
+            << report.posteriorMisfit << ", spread " << report.priorSpread << " -> " << report.posteriorSpread;
 }
 
 void registerAssimilatingStepper() {

@@ -155,6 +155,11 @@ StepResult SurrogateStepper::doStep(State& state, double dt) {
   return r;
 }
 
+void SurrogateStepper::setDecodeEvery(std::int64_t k) {
+  LATS_CHECK(k >= 0, InvalidValueError, "surrogate: decode every " << k << " steps; expected >= 0");
+  settings_.decodeEvery = k;
+}
+
 void SurrogateStepper::setEnsemble(std::int64_t members, std::uint64_t seed) {
   LATS_CHECK(members >= 1, InvalidValueError, "surrogate: ensemble of " << members << " members; expected at least 1");
   LATS_CHECK(rollout_ == nullptr, ConfigurationError, "surrogate: setEnsemble() after setUp()");

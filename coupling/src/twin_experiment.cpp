@@ -34,11 +34,11 @@ const StringOption kFractions{"twin_fractions", "0.01,0.05,0.1", "twin: sensors 
 const RealOption kNoise{"twin_noise", 0.01, "twin: standard deviation of the observation noise"};
 const IntOption kSteps{"twin_steps", 10, "twin: model steps, each ending at an observation time"};
 const IntOption kSeed{"twin_seed", 101, "twin: seed of the truth's parameters and initial condition (prior: +1)"};
-const StringOption kMethods{"twin_methods", "free,enkf_classical,enkf_surrogate,guided",
-                            "twin: methods to compare (free, enkf_classical, enkf_surrogate, guided)"};
+const StringOption kMethods{"twin_methods", "free,enkf_classical,enkf_surrogate,enkf_latent,guided",
+                            "twin: methods to compare (free, enkf_classical, enkf_surrogate, enkf_latent, guided)"};
 const StringOption kOutput{"twin_output", "", "twin: directory for twin.md and per-time CSV scores"};
 const StringOption kEquation{"equation", "burgers", "equation to solve (lats info lists the registered ones)"};
-const std::vector<std::string> kKnownMethods = {"free", "enkf_classical", "enkf_surrogate", "guided"};
+const std::vector<std::string> kKnownMethods = {"free", "enkf_classical", "enkf_surrogate", "enkf_latent", "guided"};
 
 // Values of the initial-condition family's draw `seed` at the points of `mesh`.
 void fillInitial(const meshio::PlexMesh& plex, const solvers::FvOperator& op, const Mesh& mesh, std::uint64_t seed,
@@ -191,7 +191,8 @@ std::vector<TwinResult> runTwinExperiment(std::shared_ptr<const meshio::PlexMesh
           if (das.memberRanks != 0) factory.mesh = [mesh](MPI_Comm) { return mesh; };
           if (method == "guided") das.type = "guided";
         }
-        if (method == "enkf_surrogate") das.memberRanks = 0;  // surrogates share the host's mesh
+        if (method == "enkf_surrogate" || method == "enkf_latent") das.memberRanks = 0;  // on the host's mesh
+        if (method == "enkf_latent") das.space = "latent";
         // A climatological initial ensemble: draws of the initial-condition family.
         factory.initial = [&](std::int64_t member, const Mesh& m, State& st) {
           fillInitial(*plex, *op, m, s.seed + 1000 + static_cast<std::uint64_t>(member), st);

@@ -178,6 +178,11 @@ TEST(Assimilating, BadSettingsAreClearErrors) {
   expectError(s, "Did you mean 'classical'", series);
   s = AssimilationSettings{};
   expectError(s, "no observations; give -lats_obs", da::ObservationSeries{});
+  s.space = "latent";
+  expectError(s, "-lats_da_space latent needs surrogate members", series);
+  s.type = "guided";
+  expectError(s, "not to guided sampling", series);
+  s = AssimilationSettings{};
   auto wrong = series;
   wrong.batches[0].sensors.components.assign(5, "v");
   expectError(s, "component 'v'", wrong);

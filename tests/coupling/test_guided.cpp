@@ -133,6 +133,40 @@ TEST(GuidedSampling, WithoutInformationEqualsTheUnguidedSampler) {
   EXPECT_GT(std::abs(a.decodeMember(0)[5] - a.decodeMember(1)[5]), 0.0);
 }
 
+// The latent-state interface of the ensemble analysis in latent space: the window round-trips,
+// decoding at mesh points equals the full decode there, and a changed latent state changes
+// what is decoded.
+TEST(LatentEnsemble, StateRoundTripsAndDecodesAtPoints) {
+  auto plex = interval(MPI_COMM_SELF);
+  auto mesh = plex->mesh();
+  const auto state = burgers(*mesh, 0.0);
+  nn::LatentRollout r(MPI_COMM_SELF, checkpoint());
+  r.setParameters({{"nu", kNu}});
+  r.setEnsemble(3, 5);
+  r.bind(mesh, state);
+  r.reset(state);
+  r.advance(1);
+  const auto z = r.latentState();
+  ASSERT_EQ(static_cast<std::int64_t>(z.size()), 3 * r.latentSize());
+  r.setLatentState(z);
+  EXPECT_EQ(r.latentState(), z);        // float32 values survive the double round trip
+  const auto full = r.decodeMembers();  // (3, 64, 1)
+  std::vector<double> xs = {mesh->coordinates()(5, 0), mesh->coordinates()(40, 0)};
+  const auto at = r.decodeAt(xs, {0, 0});  // (3, 2)
+  for (int m = 0; m < 3; ++m) {
+    EXPECT_NEAR(at[static_cast<std::size_t>(2 * m)], full[static_cast<std::size_t>(64 * m + 5)], 1e-6);
+    EXPECT_NEAR(at[static_cast<std::size_t>(2 * m + 1)], full[static_cast<std::size_t>(64 * m + 40)], 1e-6);
+  }
+  auto shifted = z;
+  for (auto& v : shifted) v += 0.5;
+  r.setLatentState(shifted);
+  EXPECT_NE(r.decodeAt(xs, {0, 0}), at);
+  shifted[3] = NAN;
+  EXPECT_THROW(r.setLatentState(shifted), lats::InvalidValueError);
+  EXPECT_THROW(r.setLatentState(std::vector<double>(5, 0.0)), lats::DimensionMismatchError);
+  EXPECT_THROW(r.decodeAt(xs, {0, 3}), lats::InvalidValueError);
+}
+
 TEST(GuidedSampling, PullsTheEnsembleTowardTheSensors) {
   auto plex = interval(MPI_COMM_SELF);
   auto mesh = plex->mesh();
@@ -254,7 +288,7 @@ TEST(TwinExperiment, ScoresEveryMethodAndWritesTheTable) {
   s.da.filter.localisation = 0.2;
   s.da.guidanceModelError = 1.0;
   const auto results = lats::coupling::runTwinExperiment(plex, s);
-  ASSERT_EQ(results.size(), 4u);
+  ASSERT_EQ(results.size(), 5u);
   double free = 0.0, classical = 0.0;
   for (const auto& r : results) {
     ASSERT_EQ(r.scores.history().size(), 4u) << r.method;

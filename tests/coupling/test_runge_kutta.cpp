@@ -170,8 +170,9 @@ TEST(RungeKutta, MultiRankEqualsSingleRank) {
 TEST(RungeKutta, RegistryAndOptions) {
   auto stepper = lats::timeSteppers().create("rk");
   EXPECT_EQ(stepper->type(), "rk");
-  EXPECT_EQ(messageOf<lats::ConfigurationError>([] { lats::timeSteppers().create("rk5"); }),
-            "unknown time stepper 'rk5'. Did you mean 'rk'? Registered: assimilating, classical, hybrid, rk, surrogate");
+  EXPECT_EQ(
+      messageOf<lats::ConfigurationError>([] { lats::timeSteppers().create("rk5"); }),
+      "unknown time stepper 'rk5'. Did you mean 'rk'? Registered: assimilating, classical, hybrid, rk, surrogate");
   auto* rk = dynamic_cast<lats::coupling::RungeKuttaStepper*>(stepper.get());
   ASSERT_NE(rk, nullptr);
   lats::Options::set("rk_scheme", "ssprk2");

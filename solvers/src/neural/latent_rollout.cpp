@@ -427,6 +427,83 @@ std::vector<double> LatentRollout::decodeMember(std::int64_t member) const {
   return std::vector<double>(m.data_ptr<double>(), m.data_ptr<double>() + m.numel());
 }
 
+std::int64_t LatentRollout::latentSize() const {
+  return impl_->info.history * impl_->info.numTokens * impl_->info.latentDim;
+}
+
+std::vector<double> LatentRollout::latentState() const {
+  LATS_CHECK(hasLatent(), ConfigurationError, "surrogate: latentState() before a state was encoded (reset())");
+  const auto w = impl_->window.to(torch::kFloat64).contiguous();
+  return std::vector<double>(w.data_ptr<double>(), w.data_ptr<double>() + w.numel());
+}
+
+void LatentRollout::setLatentState(const std::vector<double>& values) {
+  LATS_CHECK(hasLatent(), ConfigurationError, "surrogate: setLatentState() before a state was encoded (reset())");
+  LATS_CHECK(static_cast<std::int64_t>(values.size()) == impl_->members * latentSize(), DimensionMismatchError,
+             "surrogate: setLatentState() got " << values.size() << " values; expected " << impl_->members << " x "
+                                                << latentSize());
+  for (std::size_t k = 0; k < values.size(); ++k)
+    LATS_CHECK(std::isfinite(values[k]), InvalidValueError,
+               "surrogate: setLatentState(): value " << k << " is " << values[k]);
+  impl_->window = torch::tensor(values, torch::kFloat64).view(impl_->window.sizes()).to(torch::kFloat32).contiguous();
+}
+
+std::vector<double> LatentRollout::decodeAt(const std::vector<double>& coordinates,
+                                            const std::vector<int>& components) const {
+  auto& I = *impl_;
+  LATS_CHECK(hasLatent(), ConfigurationError, "surrogate: decodeAt() before a state was encoded (reset())");
+  const int d = I.info.spatialDim;
+  const auto m = static_cast<std::int64_t>(components.size());
+  LATS_CHECK(
+      coordinates.size() == static_cast<std::size_t>(m * d), DimensionMismatchError,
+      "surrogate: decodeAt() got " << coordinates.size() << " coordinates for " << m << " points in " << d << "D");
+  const auto& md = I.cp.metadata;
+  auto xs = torch::empty({1, m, d}, torch::kFloat64);
+  auto idx = torch::empty({m, 1}, torch::kInt64);
+  for (std::int64_t p = 0; p < m; ++p) {
+    const int c = components[static_cast<std::size_t>(p)];
+    LATS_CHECK(c >= 0 && c < I.totalComponents, InvalidValueError,
+               "surrogate: decodeAt(): point " << p << " asks for component " << c << " of " << I.totalComponents);
+    idx[p][0] = c;
+    for (int k = 0; k < d; ++k) {
+      const double x = coordinates[static_cast<std::size_t>(p * d + k)];
+      xs[0][p][k] = md.coordOffset.empty() ? x : (x - md.coordOffset[k]) / md.coordScale[k];
+    }
+  }
+  c10::InferenceMode guard;
+  const auto E = I.members;
+  const auto last = I.window.select(1, I.window.size(1) - 1);  // (E, M, L)
+  const auto out = I.cp.model->decode(last, xs.to(torch::kFloat32).expand({E, -1, -1})).to(torch::kFloat64);
+  const auto phys = out * torch::tensor(md.std, torch::kFloat64) + torch::tensor(md.mean, torch::kFloat64);
+  const auto picked = phys.gather(2, idx.view({1, m, 1}).expand({E, m, 1})).squeeze(2).contiguous();  // (E, m)
+  return std::vector<double>(picked.data_ptr<double>(), picked.data_ptr<double>() + picked.numel());
+}
+
+void LatentRollout::decodeMeanLatent(State& state) const {
+  auto& I = *impl_;
+  LATS_CHECK(hasLatent(), ConfigurationError, "surrogate: decode before any state was encoded (reset())");
+  torch::Tensor mean;
+  {
+    c10::InferenceMode guard;
+    const auto last = I.window.select(1, I.window.size(1) - 1).mean(0, true);  // (1, M, L)
+    const auto out = I.cp.model->decode(last, I.coords).to(torch::kFloat64)[0];
+    mean =
+        (out * torch::tensor(I.cp.metadata.std, torch::kFloat64) + torch::tensor(I.cp.metadata.mean, torch::kFloat64))
+            .contiguous();
+  }
+  auto a = mean.accessor<double, 2>();
+  const std::int64_t n = I.mesh->ownedSize();
+  std::int64_t k0 = 0;
+  for (std::size_t f = 0; f < I.info.fieldNames.size(); ++f) {
+    Field& field = state.field(I.info.fieldNames[f]);
+    auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), field.view());
+    for (std::int64_t i = 0; i < n; ++i)
+      for (int c = 0; c < I.info.fieldComponents[f]; ++c) host(i, c) = a[i][k0 + c];
+    Kokkos::deep_copy(field.view(), host);
+    k0 += I.info.fieldComponents[f];
+  }
+}
+
 std::vector<double> LatentRollout::decodeMembers() const {
   const auto all = impl_->decodeAll().contiguous();  // (E, owned, C)
   return std::vector<double>(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());

@@ -33,6 +33,11 @@ struct AssimilationSettings {
   double guidanceModelError = 0.0;        ///< guided: latent model error (-lats_da_guidance_model_error; 0: off)
   std::int64_t guidanceCorrections = 20;  ///< guided: L-BFGS iterations of that analysis
   solvers::assimilation::FilterSettings filter;
+  /// Where the ensemble filter analyses surrogate members (-lats_da_space): "physical" (the
+  /// decoded fields, re-encoded afterwards) or "latent" (the members' latent windows, with
+  /// the decoder at the sensors as observation operator; no localisation; the host gets the
+  /// decoded mean latent state, members are decoded only when asked for).
+  std::string space = "physical";
   /// Set up without observations (they are added while the simulation runs); otherwise
   /// setUp() without observations and without -lats_obs is an error. Not an option.
   bool observationsLater = false;
@@ -103,6 +108,7 @@ class AssimilatingStepper : public TimeStepper {
   solvers::neural::GuidanceTarget guidanceTarget(const State& state,
                                                  const solvers::assimilation::Observations& obs) const;
   StepResult batchStep(State& state, double dt, double dtEff);
+  void latentAnalysis(const solvers::assimilation::Observations& obs, double now);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

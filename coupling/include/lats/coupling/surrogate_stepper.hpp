@@ -55,6 +55,9 @@ class SurrogateStepper : public TimeStepper {
   /// The host computed `state` itself (e.g. a classical step of a hybrid run): append it to
   /// the latent history window so the next surrogate step continues from it. Collective.
   void pushHistory(const State& state);
+  /// Decode into the stepped state every k-th step (0: only in synchronize()); overrides the
+  /// settings.
+  void setDecodeEvery(std::int64_t k);
   /// Ensemble size and seed (before setUp(); overrides the settings).
   void setEnsemble(std::int64_t members, std::uint64_t seed);
   /// The next step samples the latent state with reconstruction guidance toward `target`

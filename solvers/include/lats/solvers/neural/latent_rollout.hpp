@@ -115,6 +115,21 @@ class LatentRollout {
   void decode(State& state) const;
   /// Member `member` decoded at the owned entities, (owned x total components) row-major.
   std::vector<double> decodeMember(std::int64_t member) const;
+  /// Values per member of the latent state (the whole history window): history x tokens x
+  /// latent dimension.
+  std::int64_t latentSize() const;
+  /// The members' latent windows, (members x latentSize()) row-major, as doubles.
+  std::vector<double> latentState() const;
+  /// Replaces the members' latent windows (members x latentSize()), e.g. after an ensemble
+  /// analysis in latent space. Non-finite values are an InvalidValueError.
+  void setLatentState(const std::vector<double>& values);
+  /// Every member's current latent state decoded at arbitrary points (physical coordinates,
+  /// points x spatialDim), component `components[p]` (flat index) at point p: (members x
+  /// points) row-major. Not collective.
+  std::vector<double> decodeAt(const std::vector<double>& coordinates, const std::vector<int>& components) const;
+  /// The decoded mean of the members' latent states (not the mean of the decoded members)
+  /// into the model's fields of `state` at the owned entities: one decode for the ensemble.
+  void decodeMeanLatent(State& state) const;
   /// Every member decoded at the owned entities, (members x owned x total components)
   /// row-major, in one batched decode. Not collective.
   std::vector<double> decodeMembers() const;
