@@ -33,18 +33,22 @@ advection() {
   train="-lats_train_dataset $OUT/advection-train.h5 -lats_train_test_dataset $OUT/advection-test.h5
     -lats_train_point_fraction 1 -lats_train_batch 8 -lats_train_validate_every 500 -lats_train_progress true
     -lats_model_tokens 32 -lats_threads $THREADS"
-  if [ ! -f "$OUT/advection-model/model.json" ] || [ -d "$OUT/advection-model/training" ]; then
+  # Reruns resume or skip finished trainings (the .done files mark them).
+  if [ ! -f "$OUT/advection-model.done" ]; then
     # shellcheck disable=SC2086
     "$LATS" train $train -lats_train_output "$OUT/advection-model" -lats_train_autoencoder_steps 5000 \
       -lats_train_dynamics_steps 3000 -lats_train_unroll 2 | tee "$OUT/advection-train.log"
+    touch "$OUT/advection-model.done"
   fi
-  if [ ! -f "$OUT/advection-diffusion-model/model.json" ] || [ -d "$OUT/advection-diffusion-model/training" ]; then
+  if [ ! -f "$OUT/advection-diffusion-model.done" ]; then
     # The diffusion dynamics on the trained autoencoder.
+    rm -rf "$OUT/advection-diffusion-model"
     mkdir -p "$OUT/advection-diffusion-model"
     cp "$OUT/advection-model/model.json" "$OUT/advection-model/weights.pt" "$OUT/advection-diffusion-model/"
     # shellcheck disable=SC2086
     "$LATS" train $train -lats_train_output "$OUT/advection-diffusion-model" -lats_train_stages dynamics \
       -lats_train_dynamics_steps 3000 -lats_model_dynamics diffusion | tee "$OUT/advection-diffusion-train.log"
+    touch "$OUT/advection-diffusion-model.done"
   fi
   # shellcheck disable=SC2086
   "$LATS" assimilate $mesh -lats_twin_model "$OUT/advection-model" \
