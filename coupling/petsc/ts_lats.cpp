@@ -16,6 +16,7 @@
 #include "lats/core/runtime.hpp"
 #include "lats/coupling/assimilating_stepper.hpp"
 #include "lats/coupling/petsc_ts.hpp"
+#include "lats/coupling/recorder.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
 #include "lats/meshio/dataset.hpp"
 #include "lats/solvers/neural/latent_rollout.hpp"
@@ -47,9 +48,7 @@ struct TsLats {
   PetscInt recordEvery = 1;
   std::shared_ptr<const Mesh> points;  // where the host's values live
   int components = 1;
-  std::vector<double> times;
-  std::vector<std::vector<double>> snapshots;
-  bool written = false;
+  std::unique_ptr<TrajectoryRecorder> recorder;
   // Surrogate mode: a trained model advances the host's Vec in place.
   std::unique_ptr<SurrogateStepper> surrogate;
   std::string field;  // the model's field name
@@ -64,7 +63,7 @@ State wrapSolution(const TsLats* d, PetscScalar* a, double time, std::int64_t st
   std::vector<std::string> components;
   for (int c = 0; c < d->components; ++c) components.push_back(d->components == 1 ? "u" : "u" + std::to_string(c));
   State s;
-  s.add(Field::wrap(d->field, a, d->points->ownedSize(), components));
+  s.add(Field::wrap(d->field.empty() ? "u" : d->field, a, d->points->ownedSize(), components));
   s.setTime(time);
   s.setStepIndex(step);
   return s;
@@ -199,42 +198,28 @@ PetscErrorCode hostPoints(TS ts, TsLats* d) {
 }
 
 PetscErrorCode recordSnapshot(TS ts, TsLats* d) {
-  const PetscScalar* a;
-  PetscInt n;
+  PetscScalar* a;
   PetscFunctionBeginUser;
-  PetscCall(VecGetLocalSize(ts->vec_sol, &n));
-  PetscCall(VecGetArrayRead(ts->vec_sol, &a));
-  d->snapshots.emplace_back(a, a + n);
-  PetscCall(VecRestoreArrayRead(ts->vec_sol, &a));
-  d->times.push_back(ts->ptime);
+  PetscCall(VecGetArray(ts->vec_sol, &a));
+  std::string message;
+  try {
+    const auto state = wrapSolution(d, a, ts->ptime, ts->steps);
+    d->recorder->snapshot(*d->points, state);
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  PetscCall(VecRestoreArray(ts->vec_sol, &a));
+  PetscCheck(message.empty(), PetscObjectComm((PetscObject)ts), PETSC_ERR_LIB, "TS lats: -lats_record: %s",
+             message.c_str());
   PetscFunctionReturn(0);
 }
 
 /// Writes the recorded snapshots as a one-trajectory dataset. Collective.
 PetscErrorCode writeRecord(TS ts, TsLats* d) {
   PetscFunctionBeginUser;
-  if (d->record.empty() || d->written || d->snapshots.size() < 2) PetscFunctionReturn(0);
-  d->written = true;
+  if (!d->recorder || d->recorder->written() || d->recorder->size() < 2) PetscFunctionReturn(0);
   try {
-    meshio::DatasetHeader h;
-    h.equation = "petsc_ts";
-    for (int c = 0; c < d->components; ++c) h.components.push_back(d->components == 1 ? "u" : "u" + std::to_string(c));
-    h.numTrajectories = 1;
-    h.times = d->times;
-    h.source = "recorded by the PETSc TS type lats";
-    h.commandLine = "PETSc program with -ts_type lats -lats_record";
-    meshio::DatasetWriter w(d->record, h, *d->points);
-    for (std::size_t j = 0; j < d->snapshots.size(); ++j) {
-      Field f = Field::wrap("u", d->snapshots[j].data(), d->points->ownedSize(), h.components);
-      w.writeSnapshot(0, static_cast<std::int64_t>(j), *d->points, f);
-    }
-    MPI_Barrier(PetscObjectComm((PetscObject)ts));
-    int rank = 0;
-    MPI_Comm_rank(PetscObjectComm((PetscObject)ts), &rank);
-    if (rank == 0) w.markComplete(0);
-    MPI_Barrier(PetscObjectComm((PetscObject)ts));
-    w.finish();
-    d->snapshots.clear();
+    d->recorder->write(*d->points);
   } catch (const std::exception& e) {
     SETERRQ(PetscObjectComm((PetscObject)ts), PETSC_ERR_FILE_WRITE, "TS lats: -lats_record: %s", e.what());
   }
@@ -326,9 +311,8 @@ PetscErrorCode setUp(TS ts) {
   if (!d->record.empty()) {
     PetscCall(ensureRuntime(PetscObjectComm((PetscObject)ts)));
     if (!d->points) PetscCall(hostPoints(ts, d));
-    d->times.clear();
-    d->snapshots.clear();
-    d->written = false;
+    d->recorder = std::make_unique<TrajectoryRecorder>(d->record, "petsc_ts", "recorded by the PETSc TS type lats",
+                                                       "PETSc program with -ts_type lats -lats_record");
     PetscCall(recordSnapshot(ts, d));  // the initial state
   }
   if (kView.get()) {
@@ -452,7 +436,7 @@ PetscErrorCode reset(TS ts) {
   d->assimilating.reset();
   d->surrogate.reset();
   d->points.reset();
-  d->snapshots.clear();
+  d->recorder.reset();
   PetscFunctionReturn(0);
 }
 
