@@ -298,7 +298,8 @@ PetscErrorCode setUp(TS ts) {
           m->setFromOptions();
           return m;
         };
-        d->assimilating = std::make_unique<AssimilatingStepper>(members, da, solvers::assimilation::ObservationSeries{});
+        d->assimilating =
+            std::make_unique<AssimilatingStepper>(members, da, solvers::assimilation::ObservationSeries{});
         d->assimilating->setUp(d->points, state);
       }
     } catch (const std::exception& e) {
@@ -400,8 +401,9 @@ PetscErrorCode setFromOptions(TS ts, PetscOptionItems* /*items*/) {
   try {
     d->mode = kMode.get();  // an unknown value: ConfigurationError naming the choices
     if (d->mode == "classical" && !AssimilationSettings::fromOptions().observations.empty())
-      LATS_THROW(ConfigurationError, "-lats_obs assimilates with an ensemble of surrogates; use -lats_mode surrogate "
-                                     "(ensembles of the host's own classical steps are not supported)");
+      LATS_THROW(ConfigurationError,
+                 "-lats_obs assimilates with an ensemble of surrogates; use -lats_mode surrogate "
+                 "(ensembles of the host's own classical steps are not supported)");
     d->classicalType = kClassicalType.get();
     d->record = kRecord.get();
     d->recordEvery = static_cast<PetscInt>(kRecordEvery.get());

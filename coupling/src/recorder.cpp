@@ -20,8 +20,7 @@ TrajectoryRecorder::TrajectoryRecorder(std::string path, std::string equation, s
 void TrajectoryRecorder::snapshot(const Mesh& mesh, const State& state) {
   std::vector<std::string> names;
   for (const auto& f : state.fields())
-    for (const auto& c : f.componentNames())
-      names.push_back(state.numFields() == 1 ? c : f.name() + "." + c);
+    for (const auto& c : f.componentNames()) names.push_back(state.numFields() == 1 ? c : f.name() + "." + c);
   if (components_.empty()) components_ = names;
   LATS_CHECK(names == components_, DimensionMismatchError,
              "recording '" << path_ << "': the state now has components " << join(names, ", ")

@@ -9,6 +9,7 @@ module lats_f
   public :: lats_initialize, lats_finalize, lats_session_create_f, lats_session_set_points, &
             lats_session_add_field, lats_session_setup, lats_session_step, lats_session_advance, &
             lats_session_host_step, lats_session_synchronize, lats_session_status, lats_session_destroy, &
+            lats_session_add_observations, lats_session_record, lats_session_record_finish, &
             lats_message
   integer(c_int), parameter, public :: LATS_OK = 0, LATS_ERR_GENERIC = 1, LATS_ERR_CONFIGURATION = 2, &
     LATS_ERR_DIMENSION_MISMATCH = 3, LATS_ERR_FILE_FORMAT = 4, LATS_ERR_MODEL_MISMATCH = 5, &
@@ -65,6 +66,25 @@ module lats_f
       real(c_double), value :: dt
     end function
     integer(c_int) function lats_session_synchronize(session) bind(C, name="lats_session_synchronize")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: session
+    end function
+    integer(c_int) function lats_session_add_observations(session, time, n, xyz, component, values, noise_std) &
+        bind(C, name="lats_session_add_observations")
+      import :: c_int, c_int64_t, c_double, c_ptr, c_char
+      type(c_ptr), value :: session
+      real(c_double), value :: time
+      integer(c_int64_t), value :: n
+      real(c_double), intent(in) :: xyz(*), values(*), noise_std(*)
+      character(kind=c_char), intent(in) :: component(*)  ! NUL-terminated: trim(name)//c_null_char
+    end function
+    integer(c_int) function lats_session_record(session, path, every) bind(C, name="lats_session_record")
+      import :: c_int, c_ptr, c_char
+      type(c_ptr), value :: session
+      character(kind=c_char), intent(in) :: path(*)  ! NUL-terminated
+      integer(c_int), value :: every
+    end function
+    integer(c_int) function lats_session_record_finish(session) bind(C, name="lats_session_record_finish")
       import :: c_int, c_ptr
       type(c_ptr), value :: session
     end function

@@ -93,6 +93,14 @@ int lats_session_synchronize(lats_session session);
  * Collective: the same sensors and values on every rank. */
 int lats_session_add_observations(lats_session session, double time, int64_t n, const double* xyz,
                                   const char* component, const double* values, const double* noise_std);
+/* Records the session's fields as a dataset (HDF5, the format of `lats generate`, with an
+ * XDMF sidecar) so that the host's run becomes training data: a snapshot now and after
+ * every `every`-th successful step (LaTS's or the host's own). The snapshots are kept in
+ * memory and written by lats_session_record_finish or lats_session_destroy. After setup.
+ * Collective. */
+int lats_session_record(lats_session session, const char* path, int every);
+/* Writes the recording (at least two snapshots). Collective. */
+int lats_session_record_finish(lats_session session);
 /* Time, step count and the status of the last step (any pointer may be NULL). */
 int lats_session_status(lats_session session, double* time, int64_t* steps, int* last_step_status);
 /* The message of the session's last failure ("" if none). */

@@ -25,6 +25,9 @@ struct lats_session_s {
   lats::coupling::SurrogateStepper* surrogate = nullptr;           // when the stepper is one
   lats::coupling::AssimilatingStepper* assimilating = nullptr;     // when the stepper is one
   std::vector<lats::solvers::assimilation::Observations> pending;  // added before setup
+  std::unique_ptr<lats::coupling::TrajectoryRecorder> recorder;    // lats_session_record
+  int recordEvery = 1;
+  std::int64_t recordSteps = 0;
   lats::StepStatus lastStatus = lats::StepStatus::Success;
   std::string error;
 };
@@ -78,6 +81,14 @@ int stepCode(lats_session s, const lats::StepResult& r) {
   s->error = std::string("step from t = ") + std::to_string(s->state.time()) + " " + lats::toString(r.status) + ": " +
              r.reason;
   return LATS_ERR_STEP_FAILED;
+}
+
+// After a successful step: a snapshot when one is due.
+void recordIfDue(lats_session s) {
+  if (!s->recorder || s->recorder->written()) return;
+  if (++s->recordSteps % s->recordEvery != 0) return;
+  if (s->surrogate) s->surrogate->synchronize(s->state);
+  s->recorder->snapshot(*s->mesh, s->state);
 }
 
 #define LATS_C_REQUIRE(cond, code, message) \
@@ -192,6 +203,9 @@ int lats_session_setup(lats_session s, const char* stepper) {
                      << st->type() << "' does not assimilate; use lats_session_setup(session, \"assimilating\")");
     }
     st->setUp(s->mesh, s->state);
+    st->addObserver([s](const lats::TimeStepper&, const lats::State&, const lats::StepResult& r) {
+      if (r.ok()) recordIfDue(s);
+    });
     s->surrogate = dynamic_cast<lats::coupling::SurrogateStepper*>(st.get());
     s->stepper = std::move(st);
     return LATS_OK;
@@ -227,6 +241,7 @@ int lats_session_host_step(lats_session s, double dt) {
     if (s->surrogate) s->surrogate->pushHistory(s->state);
     s->state.setTime(s->state.time() + dt);
     s->state.setStepIndex(s->state.stepIndex() + 1);
+    recordIfDue(s);
     s->lastStatus = lats::StepStatus::Success;
     return LATS_OK;
   });
@@ -281,7 +296,46 @@ int lats_session_status(lats_session s, double* time, int64_t* steps, int* last_
 
 const char* lats_session_last_error(lats_session s) { return s ? s->error.c_str() : gLastError.c_str(); }
 
+int lats_session_record(lats_session s, const char* path, int every) {
+  if (!s) return gLastError = "lats_session_record: the session is NULL", LATS_ERR_INVALID_VALUE;
+  return guarded(s, [&]() -> int {
+    LATS_C_REQUIRE(s->stepper != nullptr, LATS_ERR_CONFIGURATION, "lats_session_record: call lats_session_setup first");
+    LATS_CHECK(path && *path, lats::InvalidValueError, "lats_session_record: no file name");
+    LATS_CHECK(every >= 1, lats::InvalidValueError, "lats_session_record: every = " << every << "; expected >= 1");
+    LATS_CHECK(!s->recorder || s->recorder->written(), lats::ConfigurationError,
+               "lats_session_record: already recording to '" << s->recorder->path()
+                                                             << "'; call lats_session_record_finish first");
+    s->recorder = std::make_unique<lats::coupling::TrajectoryRecorder>(path, "c_api_host", "recorded through the C API",
+                                                                       "lats_session_record");
+    s->recordEvery = every;
+    s->recordSteps = 0;
+    if (s->surrogate) s->surrogate->synchronize(s->state);
+    s->recorder->snapshot(*s->mesh, s->state);
+    return LATS_OK;
+  });
+}
+
+int lats_session_record_finish(lats_session s) {
+  if (!s) return gLastError = "lats_session_record_finish: the session is NULL", LATS_ERR_INVALID_VALUE;
+  return guarded(s, [&]() -> int {
+    LATS_C_REQUIRE(s->recorder != nullptr, LATS_ERR_CONFIGURATION,
+                   "lats_session_record_finish: not recording (call lats_session_record first)");
+    s->recorder->write(*s->mesh);
+    return LATS_OK;
+  });
+}
+
 int lats_session_destroy(lats_session* s) {
+  if (s && *s && (*s)->recorder && !(*s)->recorder->written() && (*s)->recorder->size() >= 2) {
+    // An unfinished recording is written first; its failure is reported, the session freed.
+    const int rc = lats_session_record_finish(*s);
+    const std::string message = (*s)->error;
+    delete *s;
+    *s = nullptr;
+    --gSessions;
+    if (rc != LATS_OK) gLastError = message;
+    return rc;
+  }
   return guarded(nullptr, [&]() -> int {
     if (!s || !*s) return LATS_OK;
     delete *s;

@@ -1,6 +1,7 @@
 /* The C API from C99: a host's arrays advanced by a trained surrogate without copies, the
  * same values on 2 ranks (mesh partitioned) as on 1, the host's own steps, and errors as
  * codes with messages. Usage: test_c_api MODEL_DIR (a Burgers model, see CMakeLists). */
+#include <hdf5.h>
 #include <lats.h>
 #include <math.h>
 #include <stdio.h>
@@ -192,6 +193,55 @@ int main(int argc, char** argv) {
     printf("[c api] sensor misfit after one step: assimilating %.4f, same ensemble without information %.4f\n",
            informative, uninformative);
     EXPECT(informative < 0.9 * uninformative, "assimilation moves the host array toward the sensors");
+  }
+
+  /* 5. Recording: 2 surrogate steps and 1 host step, every step, on the partitioned points;
+   * the dataset holds 4 snapshots at t = 0, 0.05, 0.1, 0.15 and its last one is the host's array. */
+  {
+    char path[64]; /* one file per rank count: ctest may run np1 and np2 at the same time */
+    snprintf(path, sizeof path, "c_api_record_np%d.h5", size);
+    if (rank == 0) remove(path);
+    MPI_Barrier(MPI_COMM_WORLD);
+    double x[N], u[N];
+    const int n = last - first;
+    for (int i = 0; i < n; ++i) x[i] = (first + i + 0.5) / N;
+    initial(u, x, n);
+    lats_session s;
+    EXPECT(lats_session_create(MPI_COMM_WORLD, options, &s) == LATS_OK, "%s", lats_last_error());
+    lats_session_set_points(s, 1, n, x);
+    lats_session_add_field(s, "burgers", 1, u);
+    EXPECT(lats_session_record(s, path, 1) == LATS_ERR_CONFIGURATION, "record before setup");
+    EXPECT(lats_session_setup(s, "surrogate") == LATS_OK, "%s", lats_session_last_error(s));
+    EXPECT(lats_session_record(s, path, 0) == LATS_ERR_INVALID_VALUE, "every 0");
+    EXPECT(lats_session_record(s, path, 1) == LATS_OK, "%s", lats_session_last_error(s));
+    EXPECT(lats_session_step(s, 0.05, NULL) == LATS_OK, "%s", lats_session_last_error(s));
+    EXPECT(lats_session_step(s, 0.05, NULL) == LATS_OK, "%s", lats_session_last_error(s));
+    for (int i = 0; i < n; ++i) u[i] *= 0.5; /* the host's own step */
+    EXPECT(lats_session_host_step(s, 0.05) == LATS_OK, "%s", lats_session_last_error(s));
+    EXPECT(lats_session_record_finish(s) == LATS_OK, "%s", lats_session_last_error(s));
+    lats_session_destroy(&s);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    EXPECT(f >= 0, "open %s", path);
+    if (f >= 0) {
+      hid_t d = H5Dopen2(f, "fields", H5P_DEFAULT), space = H5Dget_space(d);
+      hsize_t dims[4] = {0, 0, 0, 0};
+      H5Sget_simple_extent_dims(space, dims, NULL);
+      EXPECT(dims[0] == 1 && dims[1] == 4 && dims[2] == N && dims[3] == 1, "fields %llu x %llu x %llu x %llu",
+             (unsigned long long)dims[0], (unsigned long long)dims[1], (unsigned long long)dims[2],
+             (unsigned long long)dims[3]);
+      double values[4 * N], times[4];
+      H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
+      hid_t td = H5Dopen2(f, "times", H5P_DEFAULT);
+      H5Dread(td, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, times);
+      double worst = 0;
+      for (int i = 0; i < n; ++i) worst = fmax(worst, fabs(values[3 * N + first + i] - u[i]));
+      EXPECT(worst == 0.0, "last snapshot differs from the host's array by %g", worst);
+      EXPECT(fabs(times[0]) < 1e-15 && fabs(times[3] - 0.15) < 1e-12, "times %g .. %g", times[0], times[3]);
+      H5Dclose(td);
+      H5Sclose(space);
+      H5Dclose(d);
+      H5Fclose(f);
+    }
   }
 
   int all = 0;

@@ -8,6 +8,7 @@ program test_fortran
   integer, parameter :: n = 32
   type(c_ptr) :: s
   integer :: ierr, rank, size, first, last, i, failures
+  character(len=64) :: path
   real(c_double), allocatable, target :: x(:), u(:), u0(:)
   real(c_double) :: taken, t
   integer(c_int64_t) :: steps
@@ -33,6 +34,16 @@ program test_fortran
   call check(lats_session_set_points(s, 1_c_int, int(last - first, c_int64_t), x) == LATS_OK, "points")
   call check(lats_session_add_field(s, "burgers"//c_null_char, 1_c_int, u) == LATS_OK, "field")
   call check(lats_session_setup(s, "surrogate"//c_null_char) == LATS_OK, "setup: "//lats_message(s))
+  ! One file per rank count (a finished dataset is never overwritten); rank 0 removes an old one.
+  write(path, '(a,i0,a)') "fortran_record_np", size, ".h5"
+  if (rank == 0) then
+    open(newunit=i, file=trim(path), status="unknown")
+    close(i, status="delete")
+  end if
+  call MPI_Barrier(MPI_COMM_WORLD, ierr)
+  call check(lats_session_record(s, trim(path)//c_null_char, 0_c_int) == LATS_ERR_INVALID_VALUE, &
+             "record every 0 is refused")
+  call check(lats_session_record(s, trim(path)//c_null_char, 1_c_int) == LATS_OK, "record: "//lats_message(s))
   do i = 1, 3
     call check(lats_session_step(s, 0.05d0, taken) == LATS_OK, "step")
     call check(abs(taken - 0.05d0) < 1d-15, "dt taken")
@@ -40,6 +51,8 @@ program test_fortran
   call check(lats_session_status(s, t, steps, status) == LATS_OK, "status")
   call check(abs(t - 0.15d0) < 1d-14 .and. steps == 3 .and. status == 0, "time, steps, status")
   call check(maxval(abs(u - u0)) > 1d-3, "the surrogate wrote into the Fortran array")
+  call check(lats_session_record_finish(s) == LATS_OK, "record finish: "//lats_message(s))
+  call check(lats_session_record_finish(s) == LATS_OK, "a second finish does nothing")
   call check(lats_session_step(s, 0.01d0, taken) == LATS_ERR_STEP_FAILED, "a too small step fails")
   call check(index(lats_message(s), "model's time step") > 0, "message: "//lats_message(s))
   call check(lats_session_destroy(s) == LATS_OK, "destroy")
