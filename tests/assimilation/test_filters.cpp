@@ -384,3 +384,34 @@ TEST(Scores, MatchAnalyticValues) {
 }
 
 }  // namespace
+
+namespace {
+
+// Relaxation to prior spread: with 1 every value keeps its forecast spread (the mean still
+// moves); with 0.5 the spread lies halfway between the plain analysis and the forecast.
+TEST(Rtps, RelaxesTheAnalysisSpreadTowardTheForecast) {
+  for (const std::string type : {"letkf", "enkf"}) {
+    auto spread = [](const PointBlock& b, std::int64_t p) {
+      double m = 0.0, v = 0.0;
+      for (std::int64_t i = 0; i < b.members; ++i) m += b(p, i, 0) / static_cast<double>(b.members);
+      for (std::int64_t i = 0; i < b.members; ++i) v += std::pow(b(p, i, 0) - m, 2);
+      return std::sqrt(v / static_cast<double>(b.members - 1));
+    };
+    FilterSettings plain, full, half;
+    full.rtps = 1.0;
+    half.rtps = 0.5;
+    const auto a = analyseOnce(type, 16, MPI_COMM_WORLD, all(16), plain, sensors(), kY);
+    const auto b = analyseOnce(type, 16, MPI_COMM_WORLD, all(16), full, sensors(), kY);
+    const auto c = analyseOnce(type, 16, MPI_COMM_WORLD, all(16), half, sensors(), kY);
+    for (std::int64_t p = 0; p < b.prior.size(); ++p) {
+      const double sf = spread(b.prior, p), sa = spread(a.posterior, p);
+      EXPECT_NEAR(spread(b.posterior, p), sf, 1e-12 * (1 + sf)) << type << " point " << p;
+      EXPECT_NEAR(spread(c.posterior, p), 0.5 * (sa + sf), 1e-12 * (1 + sf)) << type << " point " << p;
+    }
+    FilterSettings bad;
+    bad.rtps = 1.5;
+    EXPECT_THROW(bad.validate(), lats::InvalidValueError);
+  }
+}
+
+}  // namespace

@@ -21,6 +21,8 @@ const RealOption kLocalisation{
     "da_localisation", 0.0,
     "assimilation: Gaspari-Cohn half-width c in mesh units; sensors beyond 2c do not act (0: no localisation)"};
 const IntOption kSeed{"da_seed", 1, "assimilation: seed of the EnKF's perturbed observations"};
+const RealOption kRtps{"da_rtps", 0.0,
+                       "assimilation: relaxation to prior spread in [0, 1] after each analysis (0: off)"};
 
 using Matrix = Eigen::MatrixXd;
 using Vector = Eigen::VectorXd;
@@ -67,6 +69,30 @@ void pointMoments(const PointBlock& b, std::int64_t p, int c, double inflation, 
   mean /= static_cast<double>(N);
   xp.resize(N);
   for (std::int64_t i = 0; i < N; ++i) xp(i) = inflation * (b(p, i, c) - mean);
+}
+
+// Relaxation to prior spread for one value: scales the analysis perturbations of (p, c) so
+// that their spread is (1 - a) sigma_analysis + a sigma_forecast (sigma_forecast of the
+// forecast values `prior`, before inflation).
+void relaxToPriorSpread(PointBlock& b, std::int64_t p, int c, const Vector& prior, double a) {
+  if (a <= 0.0) return;
+  const std::int64_t N = b.members;
+  double meanA = 0.0;
+  for (std::int64_t i = 0; i < N; ++i) meanA += b(p, i, c);
+  meanA /= static_cast<double>(N);
+  double varA = 0.0;
+  for (std::int64_t i = 0; i < N; ++i) varA += (b(p, i, c) - meanA) * (b(p, i, c) - meanA);
+  const double sa = std::sqrt(varA / static_cast<double>(N - 1));
+  const double sb = std::sqrt((prior.array() - prior.mean()).square().sum() / static_cast<double>(N - 1));
+  if (sa <= 0.0) return;
+  const double factor = a * (sb - sa) / sa + 1.0;
+  for (std::int64_t i = 0; i < N; ++i) b(p, i, c) = meanA + factor * (b(p, i, c) - meanA);
+}
+
+Vector forecastValues(const PointBlock& b, std::int64_t p, int c) {
+  Vector v(b.members);
+  for (std::int64_t i = 0; i < b.members; ++i) v(i) = b(p, i, c);
+  return v;
 }
 
 class Letkf : public EnsembleFilter {
@@ -128,6 +154,7 @@ class Letkf : public EnsembleFilter {
         weights(local, rho, wmean, W);
       }
       for (int comp = 0; comp < block.components; ++comp) {
+        const Vector prior = settings_.rtps > 0.0 ? forecastValues(block, p, comp) : Vector();
         double mean = 0.0;
         pointMoments(block, p, comp, settings_.inflation, mean, xp);
         const double shift = xp.dot(wmean);
@@ -138,6 +165,7 @@ class Letkf : public EnsembleFilter {
           const double x = block(p, i, comp);
           block(p, i, comp) = x + ((xp(i) - (x - mean)) + shift + (xa(i) - xp(i)));
         }
+        relaxToPriorSpread(block, p, comp, prior, settings_.rtps);
       }
     }
   }
@@ -184,6 +212,7 @@ class StochasticEnkf : public EnsembleFilter {
                                         &obs.sensors.coordinates[static_cast<std::size_t>(s * dim)], dim) /
                                c);
       for (int comp = 0; comp < block.components; ++comp) {
+        const Vector prior = settings_.rtps > 0.0 ? forecastValues(block, p, comp) : Vector();
         double mean = 0.0;
         pointMoments(block, p, comp, lam, mean, xp);
         // Gain row: rho o (x'(p) . Y'^T) / (N - 1).
@@ -193,6 +222,7 @@ class StochasticEnkf : public EnsembleFilter {
           const double x = block(p, i, comp);
           block(p, i, comp) = x + ((xp(i) - (x - mean)) + inc(i));
         }
+        relaxToPriorSpread(block, p, comp, prior, settings_.rtps);
       }
     }
   }
@@ -205,6 +235,7 @@ FilterSettings FilterSettings::fromOptions() {
   s.inflation = kInflation.get();
   s.localisation = kLocalisation.get();
   s.seed = static_cast<std::uint64_t>(kSeed.get());
+  s.rtps = kRtps.get();
   s.validate();
   return s;
 }
@@ -216,6 +247,8 @@ void FilterSettings::validate() const {
   LATS_CHECK(
       std::isfinite(localisation) && localisation >= 0.0, InvalidValueError,
       "localisation half-width " << localisation << " (-lats_da_localisation); it must be finite and >= 0 (0: off)");
+  LATS_CHECK(std::isfinite(rtps) && rtps >= 0.0 && rtps <= 1.0, InvalidValueError,
+             "relaxation to prior spread " << rtps << " (-lats_da_rtps); it must lie in [0, 1] (0: off)");
 }
 
 double gaspariCohn(double r) {

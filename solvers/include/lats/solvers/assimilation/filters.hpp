@@ -26,9 +26,14 @@ struct FilterSettings {
   double localisation = 0.0;
   /// Seed of the observation perturbations (EnKF).
   std::uint64_t seed = 1;
-  /// From -lats_da_inflation, -lats_da_localisation, -lats_da_seed.
+  /// Relaxation to prior spread (Whitaker and Hamill 2012) in [0, 1]: after the analysis,
+  /// each value's perturbations are scaled so that its spread moves this fraction of the way
+  /// back to the forecast's spread (0: off; 1: the forecast's spread is kept).
+  double rtps = 0.0;
+  /// From -lats_da_inflation, -lats_da_localisation, -lats_da_seed, -lats_da_rtps.
   static FilterSettings fromOptions();
-  /// InvalidValueError for inflation < 1, a negative localisation or non-finite values.
+  /// InvalidValueError for inflation < 1, a negative localisation, rtps outside [0, 1] or
+  /// non-finite values.
   void validate() const;
 };
 
