@@ -300,6 +300,8 @@ std::map<std::string, Verb>& verbs() {
          "da_inflation",
          "da_localisation",
          "da_seed",
+         "da_rtps",
+         "da_space",
          "da_guidance_gamma",
          "da_guidance_model_error",
          "da_guidance_corrections",
