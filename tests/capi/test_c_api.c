@@ -213,7 +213,12 @@ int main(int argc, char** argv) {
     EXPECT(lats_session_record(s, path, 1) == LATS_ERR_CONFIGURATION, "record before setup");
     EXPECT(lats_session_setup(s, "surrogate") == LATS_OK, "%s", lats_session_last_error(s));
     EXPECT(lats_session_record(s, path, 0) == LATS_ERR_INVALID_VALUE, "every 0");
+    EXPECT(lats_session_record_finish(s) == LATS_ERR_CONFIGURATION, "finish without recording");
+    EXPECT(strstr(lats_session_last_error(s), "not recording") != NULL, "%s", lats_session_last_error(s));
     EXPECT(lats_session_record(s, path, 1) == LATS_OK, "%s", lats_session_last_error(s));
+    EXPECT(lats_session_record(s, path, 1) == LATS_ERR_CONFIGURATION, "recording twice");
+    EXPECT(strstr(lats_session_last_error(s), "already recording") != NULL, "%s", lats_session_last_error(s));
+    EXPECT(lats_session_record_finish(s) == LATS_ERR_INVALID_VALUE, "one snapshot is too few");
     EXPECT(lats_session_step(s, 0.05, NULL) == LATS_OK, "%s", lats_session_last_error(s));
     EXPECT(lats_session_step(s, 0.05, NULL) == LATS_OK, "%s", lats_session_last_error(s));
     for (int i = 0; i < n; ++i) u[i] *= 0.5; /* the host's own step */

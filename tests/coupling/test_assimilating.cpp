@@ -183,6 +183,15 @@ TEST(Assimilating, BadSettingsAreClearErrors) {
   s.type = "guided";
   expectError(s, "not to guided sampling", series);
   s = AssimilationSettings{};
+  s.guidanceGamma = -1;
+  expectError(s, "-lats_da_guidance_gamma -1 must be finite and >= 0", series);
+  s = AssimilationSettings{};
+  s.guidanceModelError = NAN;
+  expectError(s, "-lats_da_guidance_model_error", series);
+  s = AssimilationSettings{};
+  s.initialSpread = -0.1;
+  expectError(s, "-lats_da_init_spread", series);
+  s = AssimilationSettings{};
   auto wrong = series;
   wrong.batches[0].sensors.components.assign(5, "v");
   expectError(s, "component 'v'", wrong);

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "lats/core/error.hpp"
+#include "lats/core/options.hpp"
 #include "lats/coupling/assimilating_stepper.hpp"
 #include "lats/coupling/classical_stepper.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
@@ -316,6 +317,15 @@ TEST(TwinExperiment, ScoresEveryMethodAndWritesTheTable) {
   bad.model.clear();
   auto msg = lats::test::messageOf<lats::ConfigurationError>([&] { lats::coupling::runTwinExperiment(plex, bad); });
   EXPECT_NE(msg.find("-lats_twin_model"), std::string::npos) << msg;
+  // Bad options of lats assimilate.
+  lats::Options::set("twin_methods", "free,enkf_latnet");
+  msg = lats::test::messageOf<lats::ConfigurationError>([] { lats::coupling::TwinSettings::fromOptions(); });
+  EXPECT_NE(msg.find("Did you mean 'enkf_latent'"), std::string::npos) << msg;
+  lats::Options::clear("twin_methods");
+  lats::Options::set("twin_fractions", "0.05,2");
+  msg = lats::test::messageOf<lats::InvalidValueError>([] { lats::coupling::TwinSettings::fromOptions(); });
+  EXPECT_NE(msg.find("'2' is not a fraction in (0, 1]"), std::string::npos) << msg;
+  lats::Options::clear("twin_fractions");
 }
 
 }  // namespace
