@@ -12,6 +12,7 @@
 
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
+#include "lats/core/files.hpp"
 #include "lats/core/log.hpp"
 #include "lats/core/options.hpp"
 #include "lats/core/strings.hpp"
@@ -252,14 +253,11 @@ void writeTwinResults(MPI_Comm comm, const std::string& dir, const std::vector<T
   MPI_Comm_rank(comm, &rank);
   collective(comm, [&] {
     if (rank != 0) return;
-    const std::string path = dir + "/twin.md", tmp = path + ".tmp." + std::to_string(static_cast<long>(getpid()));
-    {
+    writeFileAtomically(dir + "/twin.md", [&](const std::string& tmp) {
       std::ofstream out(tmp);
-      LATS_CHECK(out.good(), Error, "could not write '" << path << "' (does the directory exist?)");
       out << twinTable(results);
-    }
-    LATS_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, Error,
-               "could not move '" << tmp << "' to '" << path << "'");
+      LATS_CHECK(out.good(), Error, "could not write '" << dir << "/twin.md' (does the directory exist?)");
+    });
   });
 }
 

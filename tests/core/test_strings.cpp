@@ -1,5 +1,13 @@
+// Strings helpers and atomic file writes.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+
+#include "lats/core/error.hpp"
+#include "lats/core/files.hpp"
 #include "lats/core/strings.hpp"
 
 TEST(Strings, EditDistance) {
@@ -24,4 +32,24 @@ TEST(Strings, SplitListTrimsAndSkipsEmptyItems) {
   EXPECT_EQ(lats::splitList("0.01;0.05", ';'), (std::vector<std::string>{"0.01", "0.05"}));
   EXPECT_TRUE(lats::splitList("").empty());
   EXPECT_TRUE(lats::splitList(" , ").empty());
+}
+
+TEST(Files, AtomicWritesLeaveNothingWhenInterrupted) {
+  const std::string path = "files_atomic_test_" + std::to_string(static_cast<long>(::getpid())) + ".txt";
+  std::string used;
+  EXPECT_THROW(lats::writeFileAtomically(path,
+                                         [&](const std::string& tmp) {
+                                           used = tmp;
+                                           std::ofstream(tmp) << "half";
+                                           throw std::runtime_error("interrupted");
+                                         }),
+               std::runtime_error);
+  EXPECT_FALSE(std::ifstream(path).good());
+  EXPECT_FALSE(std::ifstream(used).good());  // the temporary is gone too
+  lats::writeFileAtomically(path, [](const std::string& tmp) { std::ofstream(tmp) << "whole"; });
+  std::string text;
+  std::ifstream(path) >> text;
+  EXPECT_EQ(text, "whole");
+  std::remove(path.c_str());
+  EXPECT_THROW(lats::writeFileAtomically("/no/such/dir/x.txt", [](const std::string&) {}), lats::Error);
 }

@@ -10,6 +10,7 @@
 
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
+#include "lats/core/files.hpp"
 
 namespace lats::solvers::assimilation {
 
@@ -101,8 +102,7 @@ void ScoreHistory::writeCsv(MPI_Comm comm, const std::string& path) const {
   MPI_Comm_rank(comm, &rank);
   collective(comm, [&] {
     if (rank != 0) return;
-    const std::string tmp = path + ".tmp." + std::to_string(static_cast<long>(getpid()));
-    {
+    writeFileAtomically(path, [&](const std::string& tmp) {
       std::ofstream out(tmp);
       LATS_CHECK(out.good(), Error, "could not write '" << path << "' (does the directory exist?)");
       out.precision(10);
@@ -110,11 +110,7 @@ void ScoreHistory::writeCsv(MPI_Comm comm, const std::string& path) const {
       for (const auto& s : history_)
         out << s.time << ',' << s.rmse << ',' << s.spread << ',' << s.spreadSkill << ',' << s.crps << '\n';
       LATS_CHECK(out.good(), Error, "could not write '" << path << "' (disk full?)");
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-      std::remove(tmp.c_str());
-      LATS_THROW(Error, "could not move '" << tmp << "' to '" << path << "'");
-    }
+    });
   });
 }
 

@@ -13,6 +13,7 @@
 
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
+#include "lats/core/files.hpp"
 #include "lats/core/strings.hpp"
 
 namespace lats::solvers::assimilation {
@@ -450,20 +451,12 @@ void writeObservations(MPI_Comm comm, const std::string& path, const Observation
     const Format f = formatOf(path);
     series.validate();
     if (rank != 0) return;
-    const std::string tmp = path + ".tmp." + std::to_string(static_cast<long>(getpid()));
-    try {
+    writeFileAtomically(path, [&](const std::string& tmp) {
       if (f == Format::Hdf5)
         writeHdf5(tmp, series);
       else
         writeCsv(tmp, series);
-    } catch (...) {
-      std::remove(tmp.c_str());
-      throw;
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-      std::remove(tmp.c_str());
-      LATS_THROW(Error, "could not move '" << tmp << "' to '" << path << "' (does the directory exist?)");
-    }
+    });
   });
 }
 

@@ -5,6 +5,7 @@
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
 #include "lats/core/field.hpp"
+#include "lats/core/files.hpp"
 #include "lats/core/kokkos.hpp"
 #include "lats/core/log.hpp"
 #include "lats/core/mesh.hpp"
