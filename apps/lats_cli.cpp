@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "demo.hpp"
 #include "lats/lats.hpp"
 #include "lats/meshio/dataset.hpp"
 #include "lats/solvers/classical/generator.hpp"
@@ -30,93 +31,8 @@ struct Verb {
   std::function<int(lats::Runtime&)> run;
 };
 
-const lats::IntOption kDemoPoints{"demo_points", 2000, "points per rank of the demo's point cloud"};
-const lats::RealOption kDemoTime{"demo_final_time", 1.0, "final time of the demo"};
-const lats::StringOption kDemoOutput{"demo_output", "demo-output", "directory for the demo's VTU/PVTU files"};
 const lats::EnumOption kOptionsFormat{
     "options_format", "text", {"text", "markdown"}, "output format of 'lats options' (markdown writes doc/options.md)"};
-
-// Decay with a source, du/dt = -k u + cos t, k = 1 + x + y; exact solution known.
-class DemoRhs : public lats::RhsOperator {
- public:
-  std::vector<std::string> fieldNames() const override { return {"u"}; }
-  void setUp(const lats::Mesh& mesh, const lats::State&) override { xy_ = mesh.coordinates(); }
-  void apply(double t, const lats::State& in, lats::State& out) override {
-    const auto u = in.field("u").view();
-    const auto du = out.field("u").view();
-    const auto xy = xy_;
-    const double s = std::cos(t);
-    Kokkos::parallel_for(
-        "lats::demo::rhs", u.extent(0),
-        KOKKOS_LAMBDA(const std::size_t i) { du(i, 0) = -(1 + xy(i, 0) + xy(i, 1)) * u(i, 0) + s; });
-  }
-
- private:
-  lats::CoordView xy_;
-};
-
-double exactDemo(double k, double t) {
-  const double a = k / (1 + k * k), b = 1 / (1 + k * k);
-  return (1.0 - a) * std::exp(-k * t) + a * std::cos(t) + b * std::sin(t);
-}
-
-int runDemo(lats::Runtime& runtime) {
-  const lats::Comm comm(runtime.comm());
-  const auto n = kDemoPoints.get();
-  const double T = kDemoTime.get();
-  const std::string out = kDemoOutput.get();
-  if (n < 1) LATS_THROW(lats::ConfigurationError, "-lats_demo_points must be >= 1, got " << n);
-  std::vector<double> xy(2 * n);
-  for (std::int64_t i = 0; i < n; ++i) {
-    const auto g = comm.rank() * n + i;
-    xy[2 * i] = std::fmod(0.7548776662 * g, 1.0);
-    xy[2 * i + 1] = std::fmod(0.5698402910 * g, 1.0);
-  }
-  auto mesh = lats::MeshBuilder(runtime.comm(), 2).name("cloud").coordinates(xy).build();
-  if (comm.rank() == 0) {
-    std::printf("LaTS %s foundation demo: %d ranks, %lld points, du/dt = -(1+x+y) u + cos t to t = %g\n",
-                lats::version(), comm.size(), static_cast<long long>(mesh->globalSize()), T);
-    std::printf("(the end-to-end neural demo replaces this once the solvers and models exist)\n\n");
-    std::printf("%-8s %8s %14s %14s %10s\n", "scheme", "steps", "max error", "observed order", "time [s]");
-  }
-  lats::collective(runtime.comm(), [&] {
-    if (comm.rank() == 0 && std::system(("mkdir -p '" + out + "'").c_str()) != 0)
-      LATS_THROW(lats::Error, "could not create the output directory '" << out << "'");
-  });
-  int failures = 0;
-  for (const std::string scheme : {"euler", "ssprk2", "ssprk3", "rk4"}) {
-    double previous = 0.0;
-    for (int steps : {20, 40, 80}) {
-      lats::State state;
-      state.add(lats::Field("u", n, 1));
-      state.field("u").fill(1.0);
-      lats::coupling::RungeKuttaStepper rk(std::make_shared<DemoRhs>(), scheme);
-      rk.setUp(mesh, state);
-      const double t0 = MPI_Wtime();
-      const auto r = rk.advance(state, T, T / steps);
-      const double elapsed = comm.max(MPI_Wtime() - t0);
-      double err = 0.0;
-      const auto u = state.field("u").view();
-      for (std::int64_t i = 0; i < n; ++i)
-        err = std::max(err, std::abs(u(i, 0) - exactDemo(1 + xy[2 * i] + xy[2 * i + 1], state.time())));
-      err = comm.max(err);
-      failures += !r.ok();
-      if (comm.rank() == 0) {
-        if (previous > 0)
-          std::printf("%-8s %8d %14.3e %14.2f %10.4f\n", scheme.c_str(), steps, err, std::log2(previous / err),
-                      elapsed);
-        else
-          std::printf("%-8s %8d %14.3e %14s %10.4f\n", scheme.c_str(), steps, err, "-", elapsed);
-      }
-      previous = err;
-      if (scheme == "rk4" && steps == 80) {
-        const auto pvtu = lats::meshio::writeVtu(out + "/demo", *mesh, state.fields(), state.time());
-        if (comm.rank() == 0) std::printf("\nwrote %s (open it in ParaView)\n", pvtu.c_str());
-      }
-    }
-  }
-  return failures == 0 ? 0 : 1;
-}
 
 const lats::StringOption kInfoPath{"info_path", "",
                                    "info: a dataset (.h5) or model checkpoint (directory) to describe"};
@@ -279,10 +195,40 @@ int runAssimilate(lats::Runtime& runtime) {
   return 0;
 }
 
+const lats::IntOption kBenchRepeats{"bench_repeats", 3, "bench: runs of each mode; the fastest is reported"};
+
+int runRollout(lats::Runtime& runtime, bool bench) {
+  auto settings = lats::coupling::RolloutSettings::fromOptions();
+  settings.commandLine = gCommandLine;
+  if (bench) {
+    settings.repeats = kBenchRepeats.get();
+    settings.output.clear();
+  }
+  LATS_CHECK(!settings.dataset.empty(), lats::ConfigurationError,
+             "no dataset; give the trajectories to start from and compare with: -lats_rollout_dataset FILE (made by "
+             "lats generate on the same mesh options)");
+  const int dim = lats::meshio::DatasetReader(runtime.comm(), settings.dataset).dimension();
+  const auto plex = lats::meshio::PlexMesh::fromOptions(runtime.comm(), dim);
+  const auto c = lats::coupling::compareRollouts(plex, settings);
+  if (runtime.rank() == 0) {
+    std::printf("%s: %s on %s (%lld cells), %zu trajectories of %s, %zu steps to t = %g, %d rank(s), %d torch "
+                "thread(s)%s\n\n%s",
+                bench ? "bench" : "rollout", c.equation.c_str(), c.mesh.c_str(), static_cast<long long>(c.cells),
+                c.trajectories.size(), c.dataset.c_str(), c.times.size() - 1, c.times.back(), c.ranks,
+                runtime.threadsPerRank(),
+                bench ? (", fastest of " + std::to_string(settings.repeats) + " runs").c_str() : "",
+                lats::coupling::rolloutTable(c).c_str());
+    if (!settings.output.empty())
+      std::printf("\nwrote %s/{errors.csv,rollout.md} and each mode's trajectories (.h5 + .xmf) and final state (.pvtu)\n",
+                  settings.output.c_str());
+  }
+  return 0;
+}
+
 // A verb's options plus those of the mesh and initial conditions it builds from options.
 std::vector<std::string> withMeshOptions(std::vector<std::string> options) {
   for (const char* name : {"mesh", "mesh_cells", "mesh_boundary", "mesh_jitter", "mesh_length", "mesh_seed", "ic",
-                           "ic_amplitude", "ic_offset", "fv_cfl"})
+                           "ic_amplitude", "ic_offset", "ic_modes", "fv_cfl"})
     options.push_back(name);
   return options;
 }
@@ -299,6 +245,7 @@ std::map<std::string, Verb>& verbs() {
                          "twin_noise",
                          "twin_steps",
                          "twin_seed",
+                         "twin_sample_parameters",
                          "twin_methods",
                          "twin_output",
                          "da_type",
@@ -320,15 +267,32 @@ std::map<std::string, Verb>& verbs() {
        {"convert a gmsh .msh (with element/node data), .vtu/.pvtu, .pvd time series or OpenFOAM case to a dataset",
         {"convert_input", "convert_output", "convert_fields", "convert_compression", "convert_overwrite", "log_level"},
         runConvert}},
+      {"bench",
+       {"speed of the classical, surrogate and hybrid steppers on a dataset's trajectories (fastest of "
+        "-lats_bench_repeats runs): simulated time per wall second, speed-up, error at the end",
+        withMeshOptions({"rollout_model", "rollout_dataset", "rollout_trajectories", "rollout_modes", "bench_repeats",
+                         "hybrid_policy", "hybrid_surrogate_steps", "hybrid_classical_steps", "hybrid_residual_every",
+                         "hybrid_residual_tol", "hybrid_start_classical", "threads", "log_level"}),
+        [](lats::Runtime& r) { return runRollout(r, true); }}},
       {"demo",
-       {"run the demo: currently the foundation pipeline (mesh, fields, rk steppers, VTU output)",
-        {"demo_points", "demo_final_time", "demo_output", "threads", "log_level"},
-        runDemo}},
+       {"the end-to-end demo: data from a PETSc solver on an irregular mesh, training, classical vs surrogate vs "
+        "hybrid rollouts, assimilation, report with figures (reuses finished stages)",
+        lats::apps::demoOptions(),
+        [](lats::Runtime& r) { return lats::apps::runDemo(r, gCommandLine); }}},
       {"evaluate",
        {"accuracy of a trained model on a dataset: reconstruction and rollout relative MSE (whole horizon and per "
         "snapshot)",
         {"evaluate_model", "evaluate_dataset", "threads", "log_level"},
         runEvaluate}},
+      {"rollout",
+       {"classical / surrogate / hybrid rollouts from a dataset's initial states: error against its trajectories "
+        "at every snapshot, timings, predicted trajectories for ParaView",
+        withMeshOptions({"rollout_model", "rollout_dataset", "rollout_trajectories", "rollout_modes",
+                         "rollout_repeats", "rollout_output", "hybrid_policy", "hybrid_surrogate_steps",
+                         "hybrid_classical_steps", "hybrid_conserved_tol", "hybrid_bound_tol", "hybrid_spread_tol",
+                         "hybrid_residual_every", "hybrid_residual_tol", "hybrid_fallback_steps",
+                         "hybrid_start_classical", "threads", "log_level"}),
+        [](lats::Runtime& r) { return runRollout(r, false); }}},
       {"generate",
        {"run N trajectories of an equation with sampled parameters and initial conditions into an HDF5 dataset "
         "(resumes an interrupted file)",

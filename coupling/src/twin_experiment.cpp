@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "lats/core/comm.hpp"
@@ -37,6 +38,9 @@ const IntOption kSteps{"twin_steps", 10, "twin: model steps, each ending at an o
 const IntOption kSeed{"twin_seed", 101, "twin: seed of the truth's parameters and initial condition (prior: +1)"};
 const StringOption kMethods{"twin_methods", "free,enkf_classical,enkf_surrogate,enkf_latent,guided",
                             "twin: methods to compare (free, enkf_classical, enkf_surrogate, enkf_latent, guided)"};
+const BoolOption kSampleParameters{
+    "twin_sample_parameters", true,
+    "twin: draw the truth's PDE parameters from their ranges (false: the equation's option values)"};
 const StringOption kOutput{"twin_output", "", "twin: directory for twin.md and per-time CSV scores"};
 const StringOption kEquation{"equation", "burgers", "equation to solve (lats info lists the registered ones)"};
 const std::vector<std::string> kKnownMethods = {"free", "enkf_classical", "enkf_surrogate", "enkf_latent", "guided"};
@@ -88,6 +92,7 @@ TwinSettings TwinSettings::fromOptions() {
     LATS_CHECK(std::find(kKnownMethods.begin(), kKnownMethods.end(), m) != kKnownMethods.end(), ConfigurationError,
                "-lats_twin_methods: unknown method '" << m << "'." << didYouMean(m, kKnownMethods)
                                                       << " Methods: " << join(kKnownMethods, ", "));
+  s.sampleParameters = kSampleParameters.get();
   s.output = kOutput.get();
   s.da = AssimilationSettings::fromOptions();
   if (s.da.type == "guided") s.da.type = "letkf";  // the EnKF methods need a filter; guided is its own method
@@ -108,7 +113,13 @@ std::vector<TwinResult> runTwinExperiment(std::shared_ptr<const meshio::PlexMesh
                "twin experiment: no sensor fractions or no methods");
   });
   auto op = solvers::fvOperators().create(s.equation);
-  const auto parameters = solvers::sampleParameters(*op, s.seed);
+  std::map<std::string, double> parameters;
+  if (s.sampleParameters) {
+    parameters = solvers::sampleParameters(*op, s.seed);
+  } else {
+    op->setFromOptions();
+    for (const auto& p : op->parameters()) parameters[p.name] = p.value;
+  }
   auto classicalMember = [&] {
     auto c = std::make_unique<ClassicalStepper>();
     c->setEquation(s.equation);

@@ -17,6 +17,7 @@ const EnumOption kIc{"ic",
                      "initial-condition family of sampled trajectories (default: the equation's usual one)"};
 const RealOption kIcAmplitude{"ic_amplitude", 1.0, "amplitude of -lats_ic grf|sinusoids|blobs"};
 const RealOption kIcOffset{"ic_offset", 0.0, "mean added to -lats_ic grf|sinusoids|blobs"};
+const IntOption kIcModes{"ic_modes", 6, "largest wavenumber (periods per domain) of -lats_ic grf|sinusoids"};
 constexpr double kTwoPi = 6.283185307179586;
 }  // namespace
 
@@ -127,6 +128,7 @@ std::function<void(const double* x, double* u)> initialCondition(const FvOperato
     spec.family = family;
     spec.amplitude = kIcAmplitude.get();
     spec.offset = kIcOffset.get();
+    spec.maxWavenumber = static_cast<int>(kIcModes.get());
     std::vector<RandomField> fields;
     for (int c = 0; c < nc; ++c) fields.push_back(field(spec, c));
     return [fields, nc](const double* x, double* u) {
