@@ -280,8 +280,19 @@ int runDemo(Runtime& runtime, const std::string& commandLine) {
   testGen.output = data + "/test.h5";
   testGen.trajectories = nTest;
   testGen.seed = 2;  // other random streams: initial conditions the model never saw
-  const auto trainReport = solvers::generateDataset(world, trainGen);
-  const auto testReport = solvers::generateDataset(world, testGen);
+  // Errors are collective, so every rank catches the same one.
+  auto otherSettings = [&](const std::string& what, const Error& e) {
+    LATS_THROW(ConfigurationError, "demo: " << what << " was made with other settings (" << e.what()
+                                            << "); rerun with -lats_demo_fresh to recompute it, or give another "
+                                               "-lats_demo_output");
+  };
+  solvers::GeneratorReport trainReport, testReport;
+  try {
+    trainReport = solvers::generateDataset(world, trainGen);
+    testReport = solvers::generateDataset(world, testGen);
+  } catch (const FileFormatError& e) {
+    otherSettings("a dataset in " + data, e);
+  }
   stageSeconds.emplace_back("data", since(t0));
 
   // 2. Training.
@@ -292,7 +303,13 @@ int runDemo(Runtime& runtime, const std::string& commandLine) {
   train.commandLine = commandLine;
   stage(2, "train the latent model (" + std::to_string(train.autoencoderSteps) + " autoencoder + " +
                std::to_string(train.dynamicsSteps) + " dynamics steps; a finished training is reused)");
-  const auto trained = solvers::neural::trainModel(world, train);
+  solvers::neural::TrainingReport trained;
+  try {
+    trained = solvers::neural::trainModel(world, train);
+  } catch (const ConfigurationError& e) {
+    if (std::string(e.what()).find("other settings") == std::string::npos) throw;
+    otherSettings(modelDir, e);
+  }
   LATS_CHECK(trained.finished, Error, "demo: training stopped before the end (-lats_train_stop_after); run again");
   const auto testAccuracy = solvers::neural::evaluateModel(world, modelDir, testGen.output);
   if (root)
@@ -401,8 +418,8 @@ int runDemo(Runtime& runtime, const std::string& commandLine) {
                 std::to_string(runtime.threadsPerRank()) + " torch thread(s) per rank, LaTS " + version() +
                 ". Everything below was computed in this run (reused stages say so).");
     r.heading(2, "The problem");
-    r.paragraph("`" + rollouts.equation + "` on " + rollouts.mesh + " (" + std::to_string(rollouts.cells) +
-                " cells, an irregular triangulation partitioned over the ranks by PETSc). Training data: " +
+    r.paragraph("`" + rollouts.equation + "` on " + rollouts.mesh +
+                " (an irregular triangulation, partitioned over the ranks by PETSc). Training data: " +
                 std::to_string(nTrain) + " trajectories of " + std::to_string(rollouts.times.size() - 1) +
                 " steps to t = " + fmt("%g", horizon) + " from random initial conditions (`" + trainGen.output +
                 "`, " +

@@ -211,9 +211,9 @@ int runRollout(lats::Runtime& runtime, bool bench) {
   const auto plex = lats::meshio::PlexMesh::fromOptions(runtime.comm(), dim);
   const auto c = lats::coupling::compareRollouts(plex, settings);
   if (runtime.rank() == 0) {
-    std::printf("%s: %s on %s (%lld cells), %zu trajectories of %s, %zu steps to t = %g, %d rank(s), %d torch "
+    std::printf("%s: %s on %s, %zu trajectories of %s, %zu steps to t = %g, %d rank(s), %d torch "
                 "thread(s)%s\n\n%s",
-                bench ? "bench" : "rollout", c.equation.c_str(), c.mesh.c_str(), static_cast<long long>(c.cells),
+                bench ? "bench" : "rollout", c.equation.c_str(), c.mesh.c_str(),
                 c.trajectories.size(), c.dataset.c_str(), c.times.size() - 1, c.times.back(), c.ranks,
                 runtime.threadsPerRank(),
                 bench ? (", fastest of " + std::to_string(settings.repeats) + " runs").c_str() : "",

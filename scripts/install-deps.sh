@@ -26,6 +26,8 @@ packages=(
   # make TorchScript models
   python3-torch
   python3-h5py
+  # the figures of the demo's report
+  python3-matplotlib
   # meshes and other people's cases
   gmsh
   # an OpenFOAM solver and its tutorials (the converter test runs the icoFoam cavity)

@@ -318,6 +318,8 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
   std::unique_ptr<TimeStepper> probe;
   if (groups == 1) probe = I.factory.stepper(I.memberMesh);
   const bool batched = I.guidedMode || dynamic_cast<SurrogateStepper*>(probe.get()) != nullptr;
+  // What the members are, for the log: the factory's stepper when it was probed.
+  const std::string memberKind = probe ? probe->type() : I.settings.memberType;
   if (batched) I.batchOwner = std::move(probe);
   I.latentMode = I.settings.space == "latent";
   collective(I.world, [&] {
@@ -398,7 +400,7 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
     I.latentFilter = da::ensembleFilters().create(I.settings.type);
     I.latentFilter->setSettings(latent);
   }
-  logInfo() << "assimilation: " << I.settings.type << " with " << N << " " << I.settings.memberType << " members ("
+  logInfo() << "assimilation: " << I.settings.type << " with " << N << " " << memberKind << " members ("
             << groups << " group(s) of " << groupRanks << " rank(s)), " << I.series.batches.size()
             << " observation times, " << I.series.totalSize() << " observations";
   if (!I.guidedMode && !I.latentMode) I.analyseIfObserved(state.time());

@@ -256,11 +256,14 @@ RolloutComparison compareRollouts(std::shared_ptr<const meshio::PlexMesh> plex, 
         for (std::size_t k = 0; k < T; ++k)
           writer.writeSnapshot(static_cast<std::int64_t>(j), static_cast<std::int64_t>(k), mesh,
                                predictions[m][j][k]);
-        world.barrier();
-        if (world.rank() == 0) {
-          writer.writeParameters(static_cast<std::int64_t>(j), reader.parameters(out.trajectories[j]));
-          writer.markComplete(static_cast<std::int64_t>(j));
-        }
+        const auto values = reader.parameters(out.trajectories[j]);  // collective
+        world.barrier();  // every rank's snapshot writes have returned
+        collective(comm, [&] {
+          if (world.rank() == 0) {
+            writer.writeParameters(static_cast<std::int64_t>(j), values);
+            writer.markComplete(static_cast<std::int64_t>(j));
+          }
+        });
       }
       writer.finish();
       // The first trajectory at the last snapshot, for ParaView: reference, prediction, error.
@@ -333,7 +336,7 @@ void writeRolloutResults(MPI_Comm comm, const std::string& dir, const RolloutCom
     });
     writeFileAtomically(dir + "/rollout.md", [&](const std::string& tmp) {
       std::ofstream out(tmp);
-      out << c.equation << " on " << c.mesh << " (" << c.cells << " cells), " << c.trajectories.size()
+      out << c.equation << " on " << c.mesh << ", " << c.trajectories.size()
           << " trajectories of " << c.dataset << ", " << c.times.size() - 1 << " steps to t = " << c.times.back()
           << ", " << c.ranks << " rank(s)\n\n"
           << rolloutTable(c);
