@@ -211,16 +211,17 @@ int runRollout(lats::Runtime& runtime, bool bench) {
   const auto plex = lats::meshio::PlexMesh::fromOptions(runtime.comm(), dim);
   const auto c = lats::coupling::compareRollouts(plex, settings);
   if (runtime.rank() == 0) {
-    std::printf("%s: %s on %s, %zu trajectories of %s, %zu steps to t = %g, %d rank(s), %d torch "
-                "thread(s)%s\n\n%s",
-                bench ? "bench" : "rollout", c.equation.c_str(), c.mesh.c_str(),
-                c.trajectories.size(), c.dataset.c_str(), c.times.size() - 1, c.times.back(), c.ranks,
-                runtime.threadsPerRank(),
-                bench ? (", fastest of " + std::to_string(settings.repeats) + " runs").c_str() : "",
-                lats::coupling::rolloutTable(c).c_str());
+    std::printf(
+        "%s: %s on %s, %zu trajectories of %s, %zu steps to t = %g, %d rank(s), %d torch "
+        "thread(s)%s\n\n%s",
+        bench ? "bench" : "rollout", c.equation.c_str(), c.mesh.c_str(), c.trajectories.size(), c.dataset.c_str(),
+        c.times.size() - 1, c.times.back(), c.ranks, runtime.threadsPerRank(),
+        bench ? (", fastest of " + std::to_string(settings.repeats) + " runs").c_str() : "",
+        lats::coupling::rolloutTable(c).c_str());
     if (!settings.output.empty())
-      std::printf("\nwrote %s/{errors.csv,rollout.md} and each mode's trajectories (.h5 + .xmf) and final state (.pvtu)\n",
-                  settings.output.c_str());
+      std::printf(
+          "\nwrote %s/{errors.csv,rollout.md} and each mode's trajectories (.h5 + .xmf) and final state (.pvtu)\n",
+          settings.output.c_str());
   }
   return 0;
 }
@@ -277,8 +278,7 @@ std::map<std::string, Verb>& verbs() {
       {"demo",
        {"the end-to-end demo: data from a PETSc solver on an irregular mesh, training, classical vs surrogate vs "
         "hybrid rollouts, assimilation, report with figures (reuses finished stages)",
-        lats::apps::demoOptions(),
-        [](lats::Runtime& r) { return lats::apps::runDemo(r, gCommandLine); }}},
+        lats::apps::demoOptions(), [](lats::Runtime& r) { return lats::apps::runDemo(r, gCommandLine); }}},
       {"evaluate",
        {"accuracy of a trained model on a dataset: reconstruction and rollout relative MSE (whole horizon and per "
         "snapshot)",
@@ -287,11 +287,11 @@ std::map<std::string, Verb>& verbs() {
       {"rollout",
        {"classical / surrogate / hybrid rollouts from a dataset's initial states: error against its trajectories "
         "at every snapshot, timings, predicted trajectories for ParaView",
-        withMeshOptions({"rollout_model", "rollout_dataset", "rollout_trajectories", "rollout_modes",
-                         "rollout_repeats", "rollout_output", "hybrid_policy", "hybrid_surrogate_steps",
-                         "hybrid_classical_steps", "hybrid_conserved_tol", "hybrid_bound_tol", "hybrid_spread_tol",
-                         "hybrid_residual_every", "hybrid_residual_tol", "hybrid_fallback_steps",
-                         "hybrid_start_classical", "threads", "log_level"}),
+        withMeshOptions({"rollout_model", "rollout_dataset", "rollout_trajectories", "rollout_modes", "rollout_repeats",
+                         "rollout_output", "hybrid_policy", "hybrid_surrogate_steps", "hybrid_classical_steps",
+                         "hybrid_conserved_tol", "hybrid_bound_tol", "hybrid_spread_tol", "hybrid_residual_every",
+                         "hybrid_residual_tol", "hybrid_fallback_steps", "hybrid_start_classical", "threads",
+                         "log_level"}),
         [](lats::Runtime& r) { return runRollout(r, false); }}},
       {"generate",
        {"run N trajectories of an equation with sampled parameters and initial conditions into an HDF5 dataset "

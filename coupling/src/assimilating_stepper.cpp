@@ -400,9 +400,9 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
     I.latentFilter = da::ensembleFilters().create(I.settings.type);
     I.latentFilter->setSettings(latent);
   }
-  logInfo() << "assimilation: " << I.settings.type << " with " << N << " " << memberKind << " members ("
-            << groups << " group(s) of " << groupRanks << " rank(s)), " << I.series.batches.size()
-            << " observation times, " << I.series.totalSize() << " observations";
+  logInfo() << "assimilation: " << I.settings.type << " with " << N << " " << memberKind << " members (" << groups
+            << " group(s) of " << groupRanks << " rank(s)), " << I.series.batches.size() << " observation times, "
+            << I.series.totalSize() << " observations";
   if (!I.guidedMode && !I.latentMode) I.analyseIfObserved(state.time());
   if (batched && !I.guidedMode && !I.latentMode) I.batch->rollout().resetMembers(I.constPointers());
   I.writeMean(state);

@@ -18,12 +18,12 @@
 namespace lats::coupling {
 
 struct RolloutSettings {
-  std::string model;                        ///< surrogate checkpoint (-lats_rollout_model)
-  std::string dataset;                      ///< initial states, parameters and reference (-lats_rollout_dataset)
-  std::vector<std::int64_t> trajectories;   ///< which of its trajectories (-lats_rollout_trajectories; empty: all)
+  std::string model;                       ///< surrogate checkpoint (-lats_rollout_model)
+  std::string dataset;                     ///< initial states, parameters and reference (-lats_rollout_dataset)
+  std::vector<std::int64_t> trajectories;  ///< which of its trajectories (-lats_rollout_trajectories; empty: all)
   std::vector<std::string> modes = {"classical", "surrogate", "hybrid"};  ///< -lats_rollout_modes
-  std::int64_t repeats = 1;                 ///< runs per mode, the fastest is reported (-lats_rollout_repeats)
-  HybridSettings hybrid;                    ///< the hybrid's policy (-lats_hybrid_*)
+  std::int64_t repeats = 1;  ///< runs per mode, the fastest is reported (-lats_rollout_repeats)
+  HybridSettings hybrid;     ///< the hybrid's policy (-lats_hybrid_*)
   /// Directory for <mode>.h5 (predicted trajectories, with an XDMF sidecar), <mode>_final.pvtu
   /// (first trajectory at the last snapshot: reference, prediction, error), errors.csv and
   /// rollout.md (-lats_rollout_output; empty: nothing written).
@@ -37,7 +37,8 @@ struct RolloutSettings {
 /// One mode's rollouts over all the chosen trajectories.
 struct ModeRollout {
   std::string mode;
-  double seconds = 0.0;       ///< wall time (set-up and steps, all trajectories; fastest repeat)
+  double seconds = 0.0;       ///< wall time of the steps, all trajectories (fastest repeat)
+  double setupSeconds = 0.0;  ///< wall time of creating and setting up the steppers (loading the model)
   std::vector<double> error;  ///< relative L2 error against the reference at each snapshot (mean over trajectories)
   std::int64_t surrogateSteps = 0, classicalSteps = 0, rollbacks = 0;  ///< hybrid only
 };
@@ -46,9 +47,9 @@ struct RolloutComparison {
   std::string equation, mesh, dataset;
   std::int64_t cells = 0;
   int ranks = 1;
-  std::vector<double> times;                ///< snapshot times; the rollouts start at times[0]
-  std::vector<std::int64_t> trajectories;   ///< dataset trajectories used
-  std::vector<double> persistenceError;     ///< error of keeping the initial state (a baseline)
+  std::vector<double> times;               ///< snapshot times; the rollouts start at times[0]
+  std::vector<std::int64_t> trajectories;  ///< dataset trajectories used
+  std::vector<double> persistenceError;    ///< error of keeping the initial state (a baseline)
   std::vector<ModeRollout> modes;
 
   double simulatedTime() const { return times.size() < 2 ? 0.0 : (times.back() - times.front()); }
@@ -62,7 +63,7 @@ struct RolloutComparison {
 /// anything else is a DimensionMismatchError that says so. Collective.
 RolloutComparison compareRollouts(std::shared_ptr<const meshio::PlexMesh> plex, const RolloutSettings& settings);
 
-/// Markdown table: mode, wall time, simulated time per wall second, speed-up over classical,
+/// Markdown table: mode, stepping and set-up time, simulated time per stepping second, speed-up over classical,
 /// error at the last snapshot, mean error over the horizon, and the hybrid's step counts.
 std::string rolloutTable(const RolloutComparison& comparison);
 

@@ -24,7 +24,7 @@ struct TwinSettings {
   std::vector<double> fractions = {0.01, 0.05, 0.1};  ///< sensors per mesh point (-lats_twin_fractions)
   double noise = 0.01;                                ///< observation noise std (-lats_twin_noise)
   std::int64_t steps = 10;                            ///< model steps, one observation time each (-lats_twin_steps)
-  std::uint64_t seed = 101;  ///< truth: parameters and initial condition; the prior's comes from seed + 1
+  std::uint64_t seed = 101;      ///< truth: parameters and initial condition; the prior's comes from seed + 1
   bool sampleParameters = true;  ///< draw the truth's parameters (-lats_twin_sample_parameters; false: option values)
   std::vector<std::string> methods = {"free", "enkf_classical", "enkf_surrogate", "enkf_latent", "guided"};
   std::string output;       ///< directory for per-time CSV files and twin.md (-lats_twin_output; empty: none)
