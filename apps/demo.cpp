@@ -33,7 +33,7 @@ namespace {
 const EnumOption kSize{"demo_size",
                        "default",
                        {"small", "default"},
-                       "demo: problem size: small (about a minute, every stage; for CI) or default (about 10 "
+                       "demo: problem size: small (about a minute, every stage; for CI) or default (about 6 "
                        "minutes on 2 cores)"};
 const StringOption kOutput{"demo_output", "demo-output",
                            "demo: directory for the data, the model, the ParaView files and report/"};
@@ -227,6 +227,8 @@ std::string python() {
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> demoDefaults() { return presetOptions("default"); }
 
 std::vector<std::string> demoOptions() {
   std::vector<std::string> names = {

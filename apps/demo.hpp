@@ -7,6 +7,7 @@
 /// summary.json of its numbers) plus PVTU and XDMF files for ParaView.
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lats/core/runtime.hpp"
@@ -15,6 +16,10 @@ namespace lats::apps {
 
 /// The options `lats demo -help` lists (its own and those it gives defaults to).
 std::vector<std::string> demoOptions();
+
+/// The demo's built-in values of other components' options (size "default"), as
+/// (name without -lats_, value) pairs; the command line overrides each.
+std::vector<std::pair<std::string, std::string>> demoDefaults();
 
 /// Runs the demo (collective). Returns the process exit code.
 int runDemo(Runtime& runtime, const std::string& commandLine);

@@ -29,6 +29,7 @@ struct Verb {
   std::string summary;
   std::vector<std::string> options;  // declared option names the verb reads
   std::function<int(lats::Runtime&)> run;
+  std::vector<std::pair<std::string, std::string>> defaults = {};  // the verb's own values of shared options
 };
 
 const lats::EnumOption kOptionsFormat{
@@ -355,11 +356,14 @@ void printVerbs() {
   for (const auto& [name, verb] : verbs()) std::printf("  %-10s %s\n", name.c_str(), verb.summary.c_str());
 }
 
-void printVerbHelp(const std::string& name, const Verb& verb) {
-  std::printf("lats %s: %s\n\noptions:\n", name.c_str(), verb.summary.c_str());
+void printVerbHelp(const std::string& verbName, const Verb& verb) {
+  std::printf("lats %s: %s\n\noptions:\n", verbName.c_str(), verb.summary.c_str());
   for (const auto& o : verb.options) {
     const auto s = lats::Options::spec(o);
-    std::printf("  -lats_%-24s %s (default: %s)\n", o.c_str(), s.help.c_str(), s.defaultValue.c_str());
+    std::string value = s.defaultValue;
+    for (const auto& [name, v] : verb.defaults)
+      if (name == o) value = v + ", set by 'lats " + verbName + "'";
+    std::printf("  -lats_%-24s %s (default: %s)\n", o.c_str(), s.help.c_str(), value.c_str());
   }
   std::printf("\nevery PETSc option works too; -lats_view prints the effective configuration.\n");
 }

@@ -11,10 +11,12 @@
 #include <vector>
 
 #include "lats/core/error.hpp"
+#include "lats/core/log.hpp"
 #include "lats/core/mesh.hpp"
 #include "lats/core/options.hpp"
 #include "lats/core/runtime.hpp"
 #include "lats/coupling/assimilating_stepper.hpp"
+#include "lats/coupling/hybrid_stepper.hpp"
 #include "lats/coupling/petsc_ts.hpp"
 #include "lats/coupling/recorder.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
@@ -26,9 +28,10 @@ namespace {
 
 const EnumOption kMode{"mode",
                        "classical",
-                       {"classical", "surrogate"},
+                       {"classical", "surrogate", "hybrid"},
                        "PETSc TS type lats: how steps are taken (classical: an inner TS of -lats_classical_ts_type; "
-                       "surrogate: the trained model -lats_model)"};
+                       "surrogate: the trained model -lats_model; hybrid: -lats_hybrid_surrogate_steps model steps, "
+                       "then -lats_hybrid_classical_steps inner TS steps, repeated)"};
 // The same declaration as the runtime's (identical redeclarations are allowed).
 const BoolOption kView{"view", false, "print the effective LaTS configuration once at start-up"};
 const StringOption kClassicalType{"classical_ts_type", "rk",
@@ -56,6 +59,10 @@ struct TsLats {
   // the host's Vec holds the ensemble mean.
   std::unique_ptr<AssimilatingStepper> assimilating;
   double modelDt = 0.0;
+  // Hybrid mode: the schedule's phase and counts.
+  HybridSettings hybrid;
+  bool surrogatePhase = true;
+  std::int64_t phaseSteps = 0, surrogateTaken = 0, classicalTaken = 0, switches = 0;
 };
 
 /// A State whose one field wraps the host's solution array (valid until VecRestoreArray).
@@ -270,7 +277,7 @@ PetscErrorCode setUp(TS ts) {
   PetscCall(TSSetSolution(d->inner, ts->vec_sol));
   PetscCall(TSSetFromOptions(d->inner));
   PetscCall(TSSetUp(d->inner));
-  if (d->mode == "surrogate") {
+  if (d->mode == "surrogate" || d->mode == "hybrid") {
     MPI_Comm comm = PetscObjectComm((PetscObject)ts);
     PetscCall(ensureRuntime(comm));
     if (!d->points) PetscCall(hostPoints(ts, d));
@@ -286,6 +293,21 @@ PetscErrorCode setUp(TS ts) {
       auto state = wrapSolution(d, a, ts->ptime, ts->steps);
       d->surrogate->setUp(d->points, state);
       d->modelDt = d->surrogate->modelTimeStep();
+      if (d->mode == "hybrid") {
+        d->hybrid = HybridSettings::fromOptions();
+        LATS_CHECK(d->hybrid.policy == "schedule", ConfigurationError,
+                   "TS lats: -lats_mode hybrid follows a schedule (-lats_hybrid_policy schedule with "
+                   "-lats_hybrid_surrogate_steps and -lats_hybrid_classical_steps); the error-controlled policy "
+                   "needs a LaTS finite-volume solver: use the hybrid stepper (doc/steppers.md)");
+        LATS_CHECK(d->hybrid.surrogateSteps >= 0 && d->hybrid.classicalSteps >= 0 &&
+                       d->hybrid.surrogateSteps + d->hybrid.classicalSteps > 0,
+                   InvalidValueError,
+                   "TS lats: -lats_hybrid_surrogate_steps "
+                       << d->hybrid.surrogateSteps << " and -lats_hybrid_classical_steps " << d->hybrid.classicalSteps
+                       << " must be non-negative, and not both 0");
+        d->surrogatePhase = !d->hybrid.startClassical && d->hybrid.surrogateSteps > 0;
+        d->phaseSteps = d->surrogateTaken = d->classicalTaken = d->switches = 0;
+      }
       auto da = AssimilationSettings::fromOptions();
       d->assimilating.reset();
       if (!da.observations.empty()) {
@@ -330,7 +352,23 @@ PetscErrorCode step(TS ts) {
   auto* d = static_cast<TsLats*>(ts->data);
   TSConvergedReason reason = TS_CONVERGED_ITERATING;
   PetscFunctionBeginUser;
-  if (d->mode == "surrogate") {
+  bool useSurrogate = d->mode == "surrogate";
+  if (d->mode == "hybrid") {
+    // The schedule: k model steps, then m steps of the inner TS, repeated.
+    const std::int64_t k = d->hybrid.surrogateSteps, m = d->hybrid.classicalSteps;
+    const bool phaseDone = d->surrogatePhase ? d->phaseSteps >= k : d->phaseSteps >= m;
+    if (phaseDone && (d->surrogatePhase ? m > 0 : k > 0)) {
+      logInfo() << "TS lats hybrid: " << (d->surrogatePhase ? "surrogate -> classical" : "classical -> surrogate")
+                << " at step " << ts->steps << ", t = " << ts->ptime << ": schedule: " << (d->surrogatePhase ? k : m)
+                << (d->surrogatePhase ? " surrogate" : " classical") << " steps done";
+      d->surrogatePhase = !d->surrogatePhase;
+      d->phaseSteps = 0;
+      ++d->switches;
+    }
+    useSurrogate = d->surrogatePhase;
+    ++d->phaseSteps;
+  }
+  if (useSurrogate) {
     // One step of the model (its own time step) on the host's array, in place.
     PetscScalar* a;
     PetscCall(VecGetArray(ts->vec_sol, &a));
@@ -352,6 +390,7 @@ PetscErrorCode step(TS ts) {
     } else {
       ts->ptime += r.dtTaken;
       ts->time_step = r.dtNext;
+      ++d->surrogateTaken;
     }
   } else {
     // The inner TS advances the host's solution vector in place, from the outer time and step.
@@ -363,6 +402,20 @@ PetscErrorCode step(TS ts) {
     if (reason < 0) ts->reason = reason;
     PetscCall(TSGetTime(d->inner, &ts->ptime));
     PetscCall(TSGetTimeStep(d->inner, &ts->time_step));
+    if (d->mode == "hybrid" && reason >= 0) {
+      // The surrogate continues from the host's classical state (its history window too).
+      ++d->classicalTaken;
+      PetscScalar* a;
+      PetscCall(VecGetArray(ts->vec_sol, &a));
+      std::string message;
+      try {
+        d->surrogate->pushHistory(wrapSolution(d, a, ts->ptime, ts->steps + 1));
+      } catch (const std::exception& e) {
+        message = e.what();
+      }
+      PetscCall(VecRestoreArray(ts->vec_sol, &a));
+      PetscCheck(message.empty(), PetscObjectComm((PetscObject)ts), PETSC_ERR_LIB, "TS lats: %s", message.c_str());
+    }
   }
   if (!d->record.empty() && reason >= 0) {
     // ts->steps counts this step only after we return.
@@ -400,10 +453,10 @@ PetscErrorCode setFromOptions(TS ts, PetscOptionItems* /*items*/) {
   PetscFunctionBeginUser;
   try {
     d->mode = kMode.get();  // an unknown value: ConfigurationError naming the choices
-    if (d->mode == "classical" && !AssimilationSettings::fromOptions().observations.empty())
+    if (d->mode != "surrogate" && !AssimilationSettings::fromOptions().observations.empty())
       LATS_THROW(ConfigurationError,
                  "-lats_obs assimilates with an ensemble of surrogates; use -lats_mode surrogate "
-                 "(ensembles of the host's own classical steps are not supported)");
+                 "(ensembles of the host's own classical steps, and hybrid ensembles, are not supported)");
     d->classicalType = kClassicalType.get();
     d->record = kRecord.get();
     d->recordEvery = static_cast<PetscInt>(kRecordEvery.get());
@@ -422,6 +475,14 @@ PetscErrorCode view(TS ts, PetscViewer viewer) {
   if (ascii) {
     PetscCall(PetscViewerASCIIPrintf(viewer, "  LaTS mode %s, classical steps by TS type %s\n", d->mode.c_str(),
                                      d->classicalType.c_str()));
+    if (d->mode == "hybrid")
+      PetscCall(PetscViewerASCIIPrintf(viewer,
+                                       "  hybrid schedule %lld surrogate + %lld classical steps: %lld surrogate and "
+                                       "%lld classical steps taken, %lld switches\n",
+                                       static_cast<long long>(d->hybrid.surrogateSteps),
+                                       static_cast<long long>(d->hybrid.classicalSteps),
+                                       static_cast<long long>(d->surrogateTaken),
+                                       static_cast<long long>(d->classicalTaken), static_cast<long long>(d->switches)));
     if (d->inner) {
       PetscCall(PetscViewerASCIIPushTab(viewer));
       PetscCall(TSView(d->inner, viewer));

@@ -123,6 +123,34 @@ free, da = err, np.linalg.norm(a - c) / np.linalg.norm(c)
 print(f"  ex13 surrogate + LETKF (8 members, 8 sensors): relative L2 error at t = 0.04 {da:.4f}, free run {free:.4f}")
 assert da < free
 PY
+# Hybrid mode: 3 model steps, then 1 step of the inner TS (rk, fixed step), repeated; the
+# surrogate restarts from the host's classical state, so the error stays below the pure
+# surrogate run's; 2 ranks give 1 rank's result. The error-controlled policy is refused.
+for np in 1 2; do
+  mpiexec -n "$np" --oversubscribe ./ex13 -dll_append "$lib" -ts_type lats -lats_mode hybrid -lats_model loop-model \
+    -lats_hybrid_surrogate_steps 3 -lats_hybrid_classical_steps 1 -lats_classical_ts_type rk \
+    -lats_classical_ts_adapt_type none -ts_dt 0.002 -ts_max_steps 20 -ts_view -ts_view_solution binary:hybrid$np.bin \
+    -lats_threads 1 > h.log 2>&1 || { cat h.log; exit 1; }
+  grep -q "15 surrogate and 5 classical steps taken, 9 switches" h.log || { cat h.log; exit 1; }
+  grep -q "TS lats hybrid: surrogate -> classical at step 3" h.log || { cat h.log; exit 1; }
+done
+/usr/bin/python3 - <<'PY'
+import numpy as np
+def read(p):
+    b = open(p, "rb").read()
+    n = np.frombuffer(b[4:8], ">i4")[0]
+    return np.frombuffer(b[8:8 + 8 * n], ">f8")
+c, s, h1, h2 = read("classical.bin"), read("surrogate1.bin"), read("hybrid1.bin"), read("hybrid2.bin")
+es, eh = (np.linalg.norm(x - c) / np.linalg.norm(c) for x in (s, h1))
+ranks = np.abs(h2 - h1).max() / np.abs(h1).max()
+print(f"  ex13 hybrid 3+1: relative L2 error at t = 0.04 {eh:.4f} (surrogate alone {es:.4f}); 2 vs 1 rank {ranks:.1e}")
+assert eh < 0.1 and eh < es and ranks < 1e-5
+PY
+if ./ex13 -dll_append "$lib" -ts_type lats -lats_mode hybrid -lats_model loop-model -lats_hybrid_policy error \
+  -ts_max_steps 2 -lats_threads 1 > bad.log 2>&1; then
+  echo "hybrid mode with the error policy should be refused"; exit 1
+fi
+grep -q "follows a schedule" bad.log || { cat bad.log; exit 1; }
 if ./ex13 -dll_append "$lib" -ts_type lats -lats_obs obs.csv -ts_max_steps 2 > bad.log 2>&1; then
   echo "classical mode with -lats_obs should fail"; exit 1
 fi
