@@ -279,7 +279,8 @@ std::map<std::string, Verb>& verbs() {
       {"demo",
        {"the end-to-end demo: data from a PETSc solver on an irregular mesh, training, classical vs surrogate vs "
         "hybrid rollouts, assimilation, report with figures (reuses finished stages)",
-        lats::apps::demoOptions(), [](lats::Runtime& r) { return lats::apps::runDemo(r, gCommandLine); }}},
+        lats::apps::demoOptions(), [](lats::Runtime& r) { return lats::apps::runDemo(r, gCommandLine); },
+        lats::apps::demoDefaults()}},
       {"evaluate",
        {"accuracy of a trained model on a dataset: reconstruction and rollout relative MSE (whole horizon and per "
         "snapshot)",
