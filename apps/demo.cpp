@@ -252,8 +252,11 @@ int runDemo(Runtime& runtime, const std::string& commandLine) {
                "demo: -lats_demo_train_trajectories and -lats_demo_test_trajectories must be positive (0: default)");
   });
   // Built-in defaults: set only what the user did not set.
+  // The smooth random fields suit the default equation; another equation (-lats_equation)
+  // keeps its own initial-condition family unless -lats_ic says otherwise.
+  const bool ownEquation = Options::isSet("equation") && Options::valueText("equation") != "advection_diffusion";
   for (const auto& [name, value] : presetOptions(size))
-    if (!Options::isSet(name)) Options::set(name, value);
+    if (!Options::isSet(name) && !(ownEquation && (name == "ic" || name == "ic_modes"))) Options::set(name, value);
 
   namespace fs = std::filesystem;
   collective(world, [&] {
