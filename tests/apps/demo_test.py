@@ -115,6 +115,15 @@ text = run(["bench", "-lats_rollout_model", os.path.join(out, "model"), "-lats_r
             os.path.join(out, "data", "test.h5"), "-lats_bench_repeats", "2", "-lats_threads", "1"] + mesh, ranks=1)
 check("fastest of 2 runs" in text and "speed-up" in text, "lats bench prints the speed table")
 
+# lats assimilate on 2 ranks with the demo's model (its mesh line is collective: this hung once).
+twin = os.path.join(work, "twin")
+text = run(["assimilate", "-lats_twin_model", os.path.join(out, "model"), "-lats_twin_sample_parameters", "false",
+            "-lats_twin_fractions", "0.05", "-lats_twin_steps", "2", "-lats_twin_methods", "free,enkf_classical",
+            "-lats_ensemble_size", "4", "-lats_twin_output", twin, "-lats_ic", "grf", "-lats_ic_modes", "2",
+            "-lats_threads", "1"] + mesh)
+check("| enkf_classical |" in text and os.path.exists(os.path.join(twin, "twin.md")),
+      "lats assimilate on 2 ranks prints and writes its table")
+
 # Bad input: one clear line and a non-zero exit code.
 err = run(["demo", "-lats_demo_size", "huge"], ranks=1, expect=2)
 check("huge" in err and "small" in err, "demo: an unknown size names the choices")
