@@ -3,12 +3,16 @@
 # irregular periodic mesh, sparse noisy observations, and the free surrogate run vs the LETKF
 # with classical members vs the LETKF with surrogate members vs guided sampling.
 #
-#   bench/twin_experiment.sh [advection|gray_scott|all]
+#   bench/twin_experiment.sh [advection|gray_scott|smooth|all]
 #
 # advection: advection-diffusion on 1058 triangles with sampled velocity and viscosity; the
 # script generates its data and trains a deterministic and a diffusion surrogate (about 40 min
 # of one core). gray_scott: reuses the Gray-Scott models of bench/neural_accuracy.sh
 # (build/accuracy/gray_scott-model and gray_scott-diffusion-model, see doc/neural.md).
+#
+# smooth: the demo's problem (advection-diffusion of smooth random fields with fixed velocity
+# and viscosity) on CELLS x CELLS x 2 triangles (default 32: 2048 cells), with the demo's
+# training settings; free run vs LETKF with classical, surrogate and latent-space members.
 #
 # Environment: LATS (default build/release/apps/lats), OUT (default build/twin), THREADS
 # (torch threads, default 1), MEMBERS (ensemble size, default 32).
@@ -67,9 +71,33 @@ gray_scott() {
     tee "$OUT/gray_scott-twin.log"
 }
 
+smooth() {
+  cells=${CELLS:-32}
+  mesh="-lats_equation advection_diffusion -lats_mesh_cells $cells -lats_ic grf -lats_ic_modes 2"
+  common="$mesh -lats_generate_snapshots 20 -lats_generate_final_time 1 -lats_generate_sample_parameters false
+    -lats_generate_progress false"
+  # shellcheck disable=SC2086
+  "$LATS" generate $common -lats_generate_output "$OUT/smooth$cells-train.h5" -lats_generate_trajectories 96 \
+    -lats_generate_seed 1
+  # shellcheck disable=SC2086
+  "$LATS" generate $common -lats_generate_output "$OUT/smooth$cells-test.h5" -lats_generate_trajectories 8 \
+    -lats_generate_seed 2
+  # shellcheck disable=SC2086
+  "$LATS" train -lats_train_dataset "$OUT/smooth$cells-train.h5" -lats_train_test_dataset "$OUT/smooth$cells-test.h5" \
+    -lats_train_output "$OUT/smooth$cells-model" -lats_train_autoencoder_steps 7000 -lats_train_dynamics_steps 3000 \
+    -lats_train_unroll 2 -lats_train_batch 8 -lats_train_point_fraction 1 -lats_train_validate_every 1000 \
+    -lats_model_tokens 16 -lats_threads "$THREADS" | tee "$OUT/smooth$cells-train.log"
+  # shellcheck disable=SC2086
+  "$LATS" assimilate $mesh -lats_twin_model "$OUT/smooth$cells-model" -lats_twin_sample_parameters false \
+    -lats_twin_steps 20 -lats_twin_noise 0.02 -lats_ensemble_size "$MEMBERS" -lats_da_localisation 0.2 \
+    -lats_da_inflation 1.1 -lats_twin_methods free,enkf_classical,enkf_surrogate,enkf_latent -lats_threads "$THREADS" \
+    -lats_twin_output "$OUT/smooth$cells" | tee "$OUT/smooth$cells-twin.log"
+}
+
 case $case_name in
   advection) advection ;;
   gray_scott) gray_scott ;;
-  all) advection; gray_scott ;;
-  *) echo "twin_experiment.sh: unknown case '$case_name'; expected advection, gray_scott or all" >&2; exit 2 ;;
+  smooth) smooth ;;
+  all) advection; gray_scott; smooth ;;
+  *) echo "twin_experiment.sh: unknown case '$case_name'; expected advection, gray_scott, smooth or all" >&2; exit 2 ;;
 esac
