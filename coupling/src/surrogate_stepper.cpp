@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <sstream>
+#include <string>
 
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
@@ -113,9 +115,15 @@ void SurrogateStepper::doSetUp(const Mesh& /*mesh*/, State& state) {
   rollout_->reset(state);
   lastChecksum_ = checksum(state);
   synchronized_ = true;
-  if (Comm(mesh()->comm()).rank() == 0)
-    logInfo() << "surrogate: model " << settings_.model << " (" << info.dynamics << " dynamics, history "
-              << info.history << ", dt " << modelDt_ << ", " << settings_.ensemble << " member(s))";
+  if (Comm(mesh()->comm()).rank() == 0) {
+    // Once per model and ensemble size at info level (rollouts and ensembles set up many
+    // steppers on one model); again only at debug level.
+    static std::set<std::string> announced;
+    std::ostringstream line;
+    line << "surrogate: model " << settings_.model << " (" << info.dynamics << " dynamics, history " << info.history
+         << ", dt " << modelDt_ << ", " << settings_.ensemble << " member(s))";
+    (announced.insert(line.str()).second ? logInfo() : logDebug()) << line.str();
+  }
 }
 
 StepResult SurrogateStepper::doStep(State& state, double dt) {
