@@ -108,7 +108,7 @@ std::string htmlEscape(const std::string& s) {
 std::string inlineHtml(const std::string& s) {
   std::string o;
   bool code = false;
-  for (char c : htmlEscape(s) + "") {
+  for (char c : htmlEscape(s)) {
     if (c == '`') {
       o += code ? "</code>" : "<code>";
       code = !code;

@@ -26,21 +26,6 @@ double seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-/// Relative L2 difference of the owned values of `field` (all ranks).
-double relativeL2(const lats::Mesh& mesh, const lats::State& a, const lats::State& b, const std::string& field) {
-  double s[2] = {0, 0};
-  const auto& fa = a.field(field);
-  const auto& fb = b.field(field);
-  for (std::int64_t i = 0; i < mesh.ownedSize(); ++i)
-    for (int c = 0; c < fa.numComponents(); ++c) {
-      const double d = fa.view()(i, c) - fb.view()(i, c);
-      s[0] += d * d;
-      s[1] += fb.view()(i, c) * fb.view()(i, c);
-    }
-  MPI_Allreduce(MPI_IN_PLACE, s, 2, MPI_DOUBLE, MPI_SUM, mesh.comm());
-  return std::sqrt(s[0] / s[1]);
-}
-
 struct Run {
   double wall = 1e300;
   std::vector<lats::State> states;  // after every step
@@ -154,8 +139,11 @@ int main(int argc, char** argv) {
   }
   for (std::size_t m = 0; m < modes.size(); ++m) {
     double mean = 0;
-    for (int k = 0; k < steps; ++k) mean += relativeL2(*plex->mesh(), runs[m].states[k], runs[0].states[k], h.equation);
-    const double end = relativeL2(*plex->mesh(), runs[m].states.back(), runs[0].states.back(), h.equation);
+    for (int k = 0; k < steps; ++k)
+      mean += lats::coupling::relativeL2(*plex->mesh(), runs[m].states[k].field(h.equation),
+                                         runs[0].states[k].field(h.equation));
+    const double end = lats::coupling::relativeL2(*plex->mesh(), runs[m].states.back().field(h.equation),
+                                                  runs[0].states.back().field(h.equation));
     if (world.rank() == 0)
       std::printf("| %s | %.4f | %.1f | %.1f | %.3e | %.3e | %s |\n", modes[m].name.c_str(), runs[m].wall,
                   steps * dt / runs[m].wall, runs[0].wall / runs[m].wall, end, mean / steps, runs[m].note.c_str());

@@ -38,19 +38,6 @@ const StringOption kOutput{"rollout_output", "",
                            "errors.csv and rollout.md (empty: none)"};
 const std::vector<std::string> kKnownModes = {"classical", "surrogate", "hybrid"};
 
-// Relative L2 difference of the owned values (all ranks): |a - b| / |b|.
-double relativeL2(const Mesh& mesh, const Field& a, const Field& b) {
-  double s[2] = {0, 0};
-  for (std::int64_t i = 0; i < mesh.ownedSize(); ++i)
-    for (int c = 0; c < a.numComponents(); ++c) {
-      const double d = a.view()(i, c) - b.view()(i, c);
-      s[0] += d * d;
-      s[1] += b.view()(i, c) * b.view()(i, c);
-    }
-  MPI_Allreduce(MPI_IN_PLACE, s, 2, MPI_DOUBLE, MPI_SUM, mesh.comm());
-  return s[1] > 0 ? std::sqrt(s[0] / s[1]) : std::sqrt(s[0]);
-}
-
 double seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -80,6 +67,18 @@ RolloutSettings RolloutSettings::fromOptions() {
   s.hybrid = HybridSettings::fromOptions();
   s.output = kOutput.get();
   return s;
+}
+
+double relativeL2(const Mesh& mesh, const Field& a, const Field& b) {
+  double s[2] = {0, 0};
+  for (std::int64_t i = 0; i < mesh.ownedSize(); ++i)
+    for (int c = 0; c < a.numComponents(); ++c) {
+      const double d = a.view()(i, c) - b.view()(i, c);
+      s[0] += d * d;
+      s[1] += b.view()(i, c) * b.view()(i, c);
+    }
+  MPI_Allreduce(MPI_IN_PLACE, s, 2, MPI_DOUBLE, MPI_SUM, mesh.comm());
+  return s[1] > 0 ? std::sqrt(s[0] / s[1]) : std::sqrt(s[0]);
 }
 
 const ModeRollout* RolloutComparison::find(const std::string& name) const {

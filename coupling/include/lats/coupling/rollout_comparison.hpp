@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "lats/core/field.hpp"
+#include "lats/core/mesh.hpp"
 #include "lats/coupling/hybrid_stepper.hpp"
 #include "lats/meshio/plex_mesh.hpp"
 
@@ -56,6 +58,10 @@ struct RolloutComparison {
   /// The mode named `name`; nullptr when it was not run.
   const ModeRollout* find(const std::string& name) const;
 };
+
+/// Relative L2 difference |a - b| / |b| of the owned values of two fields on `mesh` (the
+/// absolute norm when b is 0). Collective over the mesh's communicator.
+double relativeL2(const Mesh& mesh, const Field& a, const Field& b);
 
 /// Runs each mode from the initial state of each trajectory to the dataset's last snapshot,
 /// one step per snapshot interval (the model's time step must equal it), and compares with
