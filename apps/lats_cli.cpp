@@ -183,10 +183,9 @@ int runAssimilate(lats::Runtime& runtime) {
   const auto settings = lats::coupling::TwinSettings::fromOptions();
   const auto plex = lats::meshio::PlexMesh::fromOptions(runtime.comm(), 2);
   const auto results = lats::coupling::runTwinExperiment(plex, settings);
-  const std::string mesh = plex->describe();  // collective: every rank calls it
   if (runtime.rank() == 0)
     std::printf("twin experiment: %s on %s, %lld steps, noise %g, %lld members\n\n%s", settings.equation.c_str(),
-                mesh.c_str(), static_cast<long long>(settings.steps), settings.noise,
+                plex->describe().c_str(), static_cast<long long>(settings.steps), settings.noise,
                 static_cast<long long>(settings.da.ensembleSize), lats::coupling::twinTable(results).c_str());
   if (!settings.output.empty()) {
     if (runtime.rank() == 0) mkdir(settings.output.c_str(), 0755);

@@ -142,6 +142,7 @@ struct PlexMesh::Impl {
   bool periodic = false;
   std::array<double, 3> period{0.0, 0.0, 0.0};
   std::int64_t globalCells = 0;
+  std::int64_t minOwned = 0, maxOwned = 0;  // owned cells per rank, for describe()
   double minCellSize = 0.0;
   double convectionScale = 0.0, diffusionScale = 0.0;
   std::vector<PetscInt> localCells;  // plex cell of each LaTS local index
@@ -449,6 +450,8 @@ void PlexMesh::Impl::computeGeometry(const std::vector<PetscInt>& ids) {
   Kokkos::deep_copy(g.complete, hComplete);
 
   globalCells = c.sum(numOwned);
+  minOwned = -c.max(-numOwned);
+  maxOwned = c.max(numOwned);
   minCellSize = c.min(localMinSize);
   convectionScale = c.max(localConvection);
   diffusionScale = c.max(localDiffusion);
@@ -653,11 +656,10 @@ DM PlexMesh::cellDM(int numComponents) const {
 
 std::string PlexMesh::describe() const {
   const Comm c(impl_->comm);
-  const std::int64_t owned = impl_->geometry.numOwned;
   std::ostringstream os;
   os << impl_->kind << ": " << impl_->globalCells << " cells";
   if (c.size() > 1)
-    os << " on " << c.size() << " ranks (" << -c.max(-owned) << ".." << c.max(owned) << " owned per rank)";
+    os << " on " << c.size() << " ranks (" << impl_->minOwned << ".." << impl_->maxOwned << " owned per rank)";
   return os.str();
 }
 

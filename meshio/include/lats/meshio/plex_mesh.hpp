@@ -106,7 +106,8 @@ class PlexMesh {
   /// A clone of dm() with `numComponents` values per cell laid out in LaTS local order; its
   /// global vectors hold the owned cells in that order. Cached; owned by this object.
   DM cellDM(int numComponents) const;
-  /// One line: kind, size, boundary, ranks.
+  /// One line: kind, size, boundary, ranks. Not collective (the per-rank sizes are
+  /// gathered when the mesh is built), so it may be called on one rank alone.
   std::string describe() const;
 
  private:
