@@ -33,9 +33,9 @@ def check(cond, what):
         failures.append(what)
 
 
-def run(args, ranks=2, expect=0):
+def run(args, ranks=2, expect=0, extra_env=None):
     cmd = [mpiexec, "-n", str(ranks), "--oversubscribe", lats] + args
-    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
+    p = subprocess.run(cmd, env=dict(env, **(extra_env or {})), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
     if p.returncode != expect:
         print(p.stdout)
         sys.exit(f"{' '.join(cmd)}: exit code {p.returncode}, expected {expect}")
@@ -135,6 +135,23 @@ check("mesh" in err and "points" in err, "rollout on another mesh says the datas
 err = run(["rollout", "-lats_rollout_dataset", os.path.join(out, "data", "test.h5"), "-lats_rollout_modes",
            "surogate"] + mesh, ranks=1, expect=2)
 check("Did you mean surrogate" in err or "did you mean" in err.lower(), "an unknown mode gets a suggestion")
+
+test_h5 = os.path.join(out, "data", "test.h5")
+err = run(["rollout", "-lats_rollout_dataset", test_h5, "-lats_rollout_trajectories", "99"] + mesh, ranks=1, expect=2)
+check("trajectory 99" in err and "does not exist" in err, "rollout: a trajectory the dataset lacks is named")
+err = run(["rollout", "-lats_rollout_dataset", test_h5, "-lats_rollout_trajectories", "0,x"] + mesh, ranks=1, expect=2)
+check("'x' is not a trajectory index" in err, "rollout: a malformed trajectory list names the item")
+err = run(["rollout", "-lats_rollout_dataset", test_h5, "-lats_rollout_repeats", "0"] + mesh, ranks=1, expect=2)
+check("-lats_rollout_repeats 0 must be at least 1" in err, "rollout: repeats below 1 are refused")
+err = run(["demo", "-lats_demo_size", "small", "-lats_demo_train_trajectories", "-1"], ranks=1, expect=2)
+check("must be positive" in err, "demo: a negative trajectory count is refused")
+# Reused files made with other settings: one error that names -lats_demo_fresh, on both ranks.
+err = run(demo + ["-lats_mesh_cells", "9"], expect=2)
+check("other settings" in err and "-lats_demo_fresh" in err, "demo: changed settings against reused files name the fix")
+# A figure script that cannot run: the report is written, the run fails and says why.
+err = run(demo, expect=2, extra_env={"LATS_DEMO_FIGURES": os.path.join(work, "missing.py")})
+check("without figures" in err and "figure script failed" in err, "demo: a failing figure script is an error")
+check(os.path.exists(os.path.join(report, "index.html")), "demo: the report is still written without figures")
 
 if failures:
     sys.exit(f"{len(failures)} check(s) failed: {failures}")

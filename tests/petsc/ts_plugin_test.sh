@@ -10,6 +10,16 @@ lib=$1 scratch=$2 src=$3
 tutorials=/usr/share/petsc/3.18/share/petsc/examples/src/ts/tutorials
 [ -f "$tutorials/ex13.c" ] || { echo "missing $tutorials (Debian package libpetsc3.18-dev-examples; scripts/install-deps.sh installs it)"; exit 1; }
 rm -rf "$scratch"; mkdir -p "$scratch"; cd "$scratch"
+# read(path): the values of a Vec written by -ts_view_solution binary:path (the Python blocks
+# below run in this directory and import it).
+cat > petsc_vec.py <<'PY'
+import numpy as np
+def read(p):
+    b = open(p, "rb").read()
+    cid, n = np.frombuffer(b[:8], ">i4")
+    assert cid == 1211214, f"{p}: not a PETSc binary Vec"
+    return np.frombuffer(b[8:8 + 8 * n], ">f8")
+PY
 for ex in ex13 ex45; do
   cp "$tutorials/$ex.c" .
   mpicc -O2 "$ex.c" -o "$ex" $(pkg-config --cflags --libs petsc) -lm
@@ -17,11 +27,7 @@ done
 compare() {  # compare A B: max |a - b| / max |a| <= 1e-12
   /usr/bin/python3 - "$1" "$2" <<'PY'
 import sys, numpy as np
-def read(p):
-    b = open(p, 'rb').read()
-    cid, n = np.frombuffer(b[:8], '>i4')
-    assert cid == 1211214, f"{p}: not a PETSc binary Vec"
-    return np.frombuffer(b[8:8 + 8 * n], '>f8')
+from petsc_vec import read
 a, b = read(sys.argv[1]), read(sys.argv[2])
 rel = np.abs(a - b).max() / np.abs(a).max()
 print(f"  {len(a)} values, max relative difference {rel:.2e}")
@@ -53,9 +59,8 @@ for np in 1 2; do
     -lats_record_every 4 -ts_view_solution binary:final.bin > rec.log 2>&1 || { cat rec.log; exit 1; }
   /usr/bin/python3 - <<'PY'
 import h5py, numpy as np
-b = open("final.bin", "rb").read()
-n = np.frombuffer(b[4:8], ">i4")[0]
-final = np.frombuffer(b[8:8 + 8 * n], ">f8")
+from petsc_vec import read
+final = read("final.bin")
 f = h5py.File("rec.h5", "r")
 assert f["fields"].shape == (1, 6, 64, 1), f["fields"].shape
 assert np.array_equal(f["fields"][0, -1, :, 0], final)
@@ -109,10 +114,7 @@ mpiexec -n 2 --oversubscribe ./ex13 -dll_append "$lib" -ts_type lats -lats_mode 
 grep -q "letkf analysis 20 at t = 0.04" da.log || { cat da.log; exit 1; }
 /usr/bin/python3 - <<'PY'
 import numpy as np
-def read(p):
-    b = open(p, "rb").read()
-    n = np.frombuffer(b[4:8], ">i4")[0]
-    return np.frombuffer(b[8:8 + 8 * n], ">f8")
+from petsc_vec import read
 c, s1, s2 = read("classical.bin"), read("surrogate1.bin"), read("surrogate2.bin")
 err = np.linalg.norm(s1 - c) / np.linalg.norm(c)
 ranks = np.abs(s2 - s1).max() / np.abs(s1).max()
@@ -136,10 +138,7 @@ for np in 1 2; do
 done
 /usr/bin/python3 - <<'PY'
 import numpy as np
-def read(p):
-    b = open(p, "rb").read()
-    n = np.frombuffer(b[4:8], ">i4")[0]
-    return np.frombuffer(b[8:8 + 8 * n], ">f8")
+from petsc_vec import read
 c, s, h1, h2 = read("classical.bin"), read("surrogate1.bin"), read("hybrid1.bin"), read("hybrid2.bin")
 es, eh = (np.linalg.norm(x - c) / np.linalg.norm(c) for x in (s, h1))
 ranks = np.abs(h2 - h1).max() / np.abs(h1).max()
@@ -173,10 +172,7 @@ for mode in surrogate hybrid; do
 done
 /usr/bin/python3 - <<'PY'
 import numpy as np
-def read(p):
-    b = open(p, "rb").read()
-    n = np.frombuffer(b[4:8], ">i4")[0]
-    return np.frombuffer(b[8:8 + 8 * n], ">f8")
+from petsc_vec import read
 err = {}
 for m in ("surrogate", "hybrid"):
     for np_ in (1, 2):
@@ -192,6 +188,16 @@ if ./ex13 -dll_append "$lib" -ts_type lats -lats_mode hybrid -lats_model loop-mo
   echo "hybrid mode with the error policy should be refused"; exit 1
 fi
 grep -q "follows a schedule" bad.log || { cat bad.log; exit 1; }
+if ./ex13 -dll_append "$lib" -ts_type lats -lats_mode hybrid -lats_model loop-model -lats_hybrid_surrogate_steps 0 \
+  -lats_hybrid_classical_steps 0 -ts_max_steps 2 -lats_threads 1 > bad.log 2>&1; then
+  echo "a hybrid schedule of no steps was accepted"; exit 1
+fi
+grep -q "must be non-negative, and not both 0" bad.log || { cat bad.log; exit 1; }
+if ./ex13 -dll_append "$lib" -ts_type lats -lats_mode hybrid -lats_model loop-model -lats_obs obs.csv \
+  -ts_max_steps 2 -lats_threads 1 > bad.log 2>&1; then
+  echo "hybrid mode with -lats_obs should fail"; exit 1
+fi
+grep -q "use -lats_mode surrogate" bad.log || { cat bad.log; exit 1; }
 if ./ex13 -dll_append "$lib" -ts_type lats -lats_obs obs.csv -ts_max_steps 2 > bad.log 2>&1; then
   echo "classical mode with -lats_obs should fail"; exit 1
 fi
