@@ -366,7 +366,10 @@ int runDemo(Runtime& runtime, const std::string& commandLine) {
     for (std::size_t m = 0; m < rollouts.modes.size(); ++m) {
       const auto& r = rollouts.modes[m];
       j << (m ? ", " : "") << jsonString(r.mode) << ": {\"seconds\": " << jsonNumber(r.seconds)
-        << ", \"setup_seconds\": " << jsonNumber(r.setupSeconds) << ", \"final_error\": " << jsonNumber(r.error.back())
+        << ", \"setup_seconds\": " << jsonNumber(r.setupSeconds)
+        << ", \"read_at_end_seconds\": " << jsonNumber(r.horizonSeconds)
+        << ", \"read_at_end_difference\": " << jsonNumber(r.horizonDifference)
+        << ", \"final_error\": " << jsonNumber(r.error.back())
         << ", \"file\": " << jsonString("../rollout/" + r.mode + ".h5") << "}";
     }
     j << ", \"persistence\": {\"final_error\": " << jsonNumber(rollouts.persistenceError.back())

@@ -318,6 +318,7 @@ std::map<std::string, Verb>& verbs() {
          "train_ema",
          "train_validation",
          "train_point_fraction",
+         "train_points",
          "train_kl",
          "train_unroll",
          "train_validate_every",

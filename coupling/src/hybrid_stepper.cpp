@@ -161,6 +161,7 @@ void HybridStepper::switchTo(const std::string& mode, const State& state, const 
 }
 
 StepResult HybridStepper::classicalStep(State& state, double dt) {
+  surrogate_->synchronize(state);  // the classical step starts from the surrogate's latest state
   StepResult r = classical_->step(state, dt);
   // step() advanced the time and index; ours are advanced again by the base class.
   if (r.ok()) {
@@ -220,7 +221,9 @@ StepResult HybridStepper::doStep(State& state, double dt) {
   if (r.ok()) {
     state.setTime(state.time() - r.dtTaken);
     state.setStepIndex(state.stepIndex() - 1);
-    surrogate_->synchronize(state);
+    // The checks read the decoded state; a schedule decodes as the surrogate's own
+    // -lats_surrogate_decode_every says, and before the next classical step.
+    if (check) surrogate_->synchronize(state);
   }
   if (!check) {
     if (r.ok()) ++surrogateTaken_;

@@ -66,6 +66,11 @@ check(ro["classical"]["final_error"] < 1e-10,
       f"classical rollout reproduces the dataset: {ro['classical']['final_error']:.2e} < 1e-10")
 check(ro["surrogate"]["final_error"] < ro["persistence"]["final_error"],
       f"surrogate error {ro['surrogate']['final_error']:.3f} below persistence {ro['persistence']['final_error']:.3f}")
+for mode in ("surrogate", "hybrid"):
+    # Decoding only at the end must not change the latent trajectory, only the cost.
+    check(ro[mode]["read_at_end_difference"] == 0,
+          f"{mode}: the end state read only at the end equals the one read every snapshot "
+          f"({ro[mode]['read_at_end_difference']:.1e})")
 check(ro["surrogate"]["final_error"] < 1.5, f"surrogate error {ro['surrogate']['final_error']:.3f} below 1.5")
 da = summary["assimilation"]
 check(da["enkf_classical"]["rmse"] < da["free"]["rmse"],

@@ -52,6 +52,8 @@ const RealOption kEma{"train_ema", 0.999, "train: EMA decay of the weights the c
 const RealOption kValidation{"train_validation", 0.1, "train: fraction of trajectories held out for validation"};
 const RealOption kPointFraction{"train_point_fraction", 0.5,
                                 "train: samples are encoded from a random fraction in [this, 1] of the points"};
+const IntOption kSamplePoints{"train_points", 0,
+                              "train: mesh points per autoencoder sample, a random subset (0: all; for large meshes)"};
 const RealOption kKl{"train_kl", 1e-5, "train: weight of the KL term of the autoencoder loss"};
 const IntOption kUnroll{"train_unroll", 1, "train: latent steps per dynamics sample (autoregressive training)"};
 const IntOption kValidateEvery{"train_validate_every", 200, "train: steps between validations"};
@@ -191,7 +193,8 @@ std::string fingerprint(const TrainerSettings& s) {
   os << "dataset=" << s.dataset << ";stages=" << s.stages << ";ae=" << s.autoencoderSteps << ";dyn=" << s.dynamicsSteps
      << ";batch=" << s.batchSize << ";lr=" << s.learningRate << ";wd=" << s.weightDecay << ";warmup=" << s.warmupSteps
      << ";clip=" << s.clipNorm << ";ema=" << s.emaDecay << ";validation=" << s.validation
-     << ";points=" << s.pointFraction << ";kl=" << s.klWeight << ";unroll=" << s.unroll << ";seed=" << s.seed
+     << ";points=" << s.pointFraction << (s.samplePoints > 0 ? ";samplePoints=" + std::to_string(s.samplePoints) : "")
+     << ";kl=" << s.klWeight << ";unroll=" << s.unroll << ";seed=" << s.seed
      << ";tokens=" << m.numTokens << ";tokenDim=" << m.tokenDim << ";latentDim=" << m.latentDim
      << ";heads=" << m.numHeads << ";freq=" << m.numFrequencies << ";decoder=" << m.decoderHidden
      << ";dynDim=" << m.dynamicsDim << ";dynDepth=" << m.dynamicsDepth << ";history=" << m.history
@@ -446,7 +449,9 @@ struct Trainer {
 
   /// One autoencoder step at local step `local`; returns the global mean loss.
   double autoencoderStep(std::int64_t local) {
-    const std::int64_t B = s.batchSize, N = data.N;
+    const std::int64_t B = s.batchSize;
+    // Each sample sees P of the mesh's points (all by default), encoded from k of them.
+    const std::int64_t N = s.samplePoints > 0 ? std::min(s.samplePoints, data.N) : data.N;
     SplitMix64 rng(s.seed, streamOf(1, local));
     std::vector<std::pair<std::int64_t, std::int64_t>> samples(B);
     for (auto& sm : samples)
@@ -459,18 +464,25 @@ struct Trainer {
     double lossValue = 0.0;
     optimizer->zero_grad();
     if (hi > lo) {
-      std::vector<torch::Tensor> xs, vs, full;
+      std::vector<torch::Tensor> xs, vs, qs, full;
       for (std::int64_t j = lo; j < hi; ++j) {
         SplitMix64 prng(s.seed, streamOf(1, local, j));
+        auto coords = data.coords;
+        auto snap = data.values[samples[j].first][samples[j].second];  // (N, C)
+        if (N < data.N) {
+          const auto points = torch::tensor(subset(data.N, N, prng), torch::kInt64);
+          coords = coords.index_select(0, points);
+          snap = snap.index_select(0, points);
+        }
         const auto idx = torch::tensor(subset(N, k, prng), torch::kInt64);
-        const auto snap = data.values[samples[j].first][samples[j].second];  // (N, C)
-        xs.push_back(data.coords.index_select(0, idx));
+        xs.push_back(coords.index_select(0, idx));
         vs.push_back(snap.index_select(0, idx));
+        qs.push_back(coords);
         full.push_back(snap);
       }
       const auto coordsSub = torch::stack(xs), valuesSub = torch::stack(vs), target = torch::stack(full);
       const auto out = model->bottleneck()(model->encoder()(coordsSub, valuesSub), true, noise.slice(0, lo, hi));
-      const auto recon = model->decode(out.latent, data.coords.unsqueeze(0).expand({hi - lo, -1, -1}));
+      const auto recon = model->decode(out.latent, torch::stack(qs));
       const auto loss = (torch::mse_loss(recon, target) + s.klWeight * out.kl()) *
                         (static_cast<double>(hi - lo) / static_cast<double>(B));
       loss.backward();
@@ -682,6 +694,8 @@ struct Trainer {
                         << " ranks; give -lats_train_batch >= the number of ranks");
     LATS_CHECK(s.pointFraction > 0 && s.pointFraction <= 1, ConfigurationError,
                "-lats_train_point_fraction " << s.pointFraction << " is outside (0, 1]");
+    LATS_CHECK(s.samplePoints >= 0, ConfigurationError,
+               "-lats_train_points " << s.samplePoints << " is negative; give 0 (every point) or a point count");
     LATS_CHECK(s.autoencoderSteps >= 0 && s.dynamicsSteps >= 0 && s.unroll >= 1 && s.model.history >= 1,
                ConfigurationError, "train: step counts must be >= 0 and unroll, history >= 1");
     collective(comm, [&] { data = loadData(s.dataset, s.validation); });
@@ -799,6 +813,7 @@ TrainerSettings TrainerSettings::fromOptions() {
   s.emaDecay = kEma.get();
   s.validation = kValidation.get();
   s.pointFraction = kPointFraction.get();
+  s.samplePoints = kSamplePoints.get();
   s.klWeight = kKl.get();
   s.unroll = kUnroll.get();
   s.validateEvery = kValidateEvery.get();

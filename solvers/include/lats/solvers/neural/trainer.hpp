@@ -49,6 +49,10 @@ struct TrainerSettings {
   double emaDecay = 0.999;     ///< EMA of the weights (0: off)
   double validation = 0.1;     ///< fraction of complete trajectories held out (at least one when > 0)
   double pointFraction = 0.5;  ///< each sample is encoded from a random fraction in [this, 1] of the points
+  /// Points per autoencoder sample (0: the whole mesh): a random subset of this many mesh
+  /// points, encoded from a fraction in [pointFraction, 1] of them and decoded at all of
+  /// them. Makes training on large meshes affordable; inference still uses every point.
+  std::int64_t samplePoints = 0;
   double klWeight = 1e-5;
   std::int64_t unroll = 1;  ///< latent steps per dynamics sample (autoregressive training)
   std::int64_t validateEvery = 200;
