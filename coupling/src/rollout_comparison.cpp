@@ -268,8 +268,8 @@ RolloutComparison compareRollouts(std::shared_ptr<const meshio::PlexMesh> plex, 
       for (std::size_t k = 0; k < T; ++k)
         r.error[k] += relativeL2(mesh, best[j][k], reference[j][k]) / static_cast<double>(best.size());
     logInfo() << "rollout: " << mode << " in " << r.seconds << " s reading every snapshot, " << r.horizonSeconds
-              << " s reading the end only (set-up " << r.setupSeconds << " s), relative L2 error at t = "
-              << h.times.back() << ": " << r.error.back();
+              << " s reading the end only (set-up " << r.setupSeconds
+              << " s), relative L2 error at t = " << h.times.back() << ": " << r.error.back();
     if (r.horizonDifference > 1e-12)
       logWarning() << "rollout: the " << mode << " end state read only at the end differs from the one read every "
                    << "snapshot by " << r.horizonDifference << " (relative L2)";
@@ -330,11 +330,12 @@ std::string rolloutTable(const RolloutComparison& c) {
   std::ostringstream o;
   const ModeRollout* classical = c.find("classical");
   char line[512];
-  std::snprintf(line, sizeof line,
-                "| mode | stepping [s] | set-up [s] | simulated time / stepping s | speed-up vs classical | read at "
-                "the end only [s] | speed-up, read at the end | rel. L2 error at t = %g | mean error over the horizon | "
-                "steps |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
-                c.times.empty() ? 0.0 : c.times.back());
+  std::snprintf(
+      line, sizeof line,
+      "| mode | stepping [s] | set-up [s] | simulated time / stepping s | speed-up vs classical | read at "
+      "the end only [s] | speed-up, read at the end | rel. L2 error at t = %g | mean error over the horizon | "
+      "steps |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+      c.times.empty() ? 0.0 : c.times.back());
   o << line;
   const double horizon = c.simulatedTime() * static_cast<double>(c.trajectories.size());
   auto mean = [](const std::vector<double>& e) {

@@ -194,11 +194,11 @@ std::string fingerprint(const TrainerSettings& s) {
      << ";batch=" << s.batchSize << ";lr=" << s.learningRate << ";wd=" << s.weightDecay << ";warmup=" << s.warmupSteps
      << ";clip=" << s.clipNorm << ";ema=" << s.emaDecay << ";validation=" << s.validation
      << ";points=" << s.pointFraction << (s.samplePoints > 0 ? ";samplePoints=" + std::to_string(s.samplePoints) : "")
-     << ";kl=" << s.klWeight << ";unroll=" << s.unroll << ";seed=" << s.seed
-     << ";tokens=" << m.numTokens << ";tokenDim=" << m.tokenDim << ";latentDim=" << m.latentDim
-     << ";heads=" << m.numHeads << ";freq=" << m.numFrequencies << ";decoder=" << m.decoderHidden
-     << ";dynDim=" << m.dynamicsDim << ";dynDepth=" << m.dynamicsDepth << ";history=" << m.history
-     << ";dynamics=" << m.dynamics << ";refine=" << m.refinementSteps << ";sigmaMin=" << m.sigmaMin;
+     << ";kl=" << s.klWeight << ";unroll=" << s.unroll << ";seed=" << s.seed << ";tokens=" << m.numTokens
+     << ";tokenDim=" << m.tokenDim << ";latentDim=" << m.latentDim << ";heads=" << m.numHeads
+     << ";freq=" << m.numFrequencies << ";decoder=" << m.decoderHidden << ";dynDim=" << m.dynamicsDim
+     << ";dynDepth=" << m.dynamicsDepth << ";history=" << m.history << ";dynamics=" << m.dynamics
+     << ";refine=" << m.refinementSteps << ";sigmaMin=" << m.sigmaMin;
   return os.str();
 }
 
