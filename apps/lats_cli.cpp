@@ -415,8 +415,11 @@ int main(int argc, char** argv) {
     }
   } catch (const lats::Error& e) {
     // Errors are collective, so every rank has the same message: print it once.
+    // Library messages often start with the component's name; the verb's is not repeated.
+    std::string message = e.what();
+    if (message.rfind(verb + ": ", 0) == 0) message.erase(0, verb.size() + 2);
     if (rank == 0)
-      std::fprintf(stderr, "lats %s: %s\nhint: 'lats %s -help' lists its options.\n", verb.c_str(), e.what(),
+      std::fprintf(stderr, "lats %s: %s\nhint: 'lats %s -help' lists its options.\n", verb.c_str(), message.c_str(),
                    verb.c_str());
     rc = 2;
   }

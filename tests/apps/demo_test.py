@@ -148,6 +148,16 @@ err = run(["rollout", "-lats_rollout_dataset", test_h5, "-lats_rollout_trajector
 check("'x' is not a trajectory index" in err, "rollout: a malformed trajectory list names the item")
 err = run(["rollout", "-lats_rollout_dataset", test_h5, "-lats_rollout_repeats", "0"] + mesh, ranks=1, expect=2)
 check("-lats_rollout_repeats 0 must be at least 1" in err, "rollout: repeats below 1 are refused")
+# A dataset whose snapshots are not evenly spaced (one time moved): refused with both times.
+import h5py  # noqa: E402 (Debian's python3-h5py, as the figure script)
+
+uneven = os.path.join(work, "uneven.h5")
+shutil.copy(test_h5, uneven)
+with h5py.File(uneven, "r+") as f:
+    f["times"][3] = f["times"][3] + 0.01
+err = run(["rollout", "-lats_rollout_dataset", uneven] + mesh, ranks=1, expect=2)
+check("unevenly spaced snapshots" in err and "one step per snapshot interval" in err,
+      "rollout: unevenly spaced snapshots are refused")
 err = run(["demo", "-lats_demo_size", "small", "-lats_demo_train_trajectories", "-1"], ranks=1, expect=2)
 check("must be positive" in err, "demo: a negative trajectory count is refused")
 # Reused files made with other settings: one error that names -lats_demo_fresh, on both ranks.
