@@ -201,10 +201,7 @@ const lats::IntOption kBenchRepeats{"bench_repeats", 3, "bench: runs of each mod
 int runRollout(lats::Runtime& runtime, bool bench) {
   auto settings = lats::coupling::RolloutSettings::fromOptions();
   settings.commandLine = gCommandLine;
-  if (bench) {
-    settings.repeats = kBenchRepeats.get();
-    settings.output.clear();
-  }
+  if (bench) settings.repeats = kBenchRepeats.get();
   LATS_CHECK(!settings.dataset.empty(), lats::ConfigurationError,
              "no dataset; give the trajectories to start from and compare with: -lats_rollout_dataset FILE (made by "
              "lats generate on the same mesh options)");
@@ -273,8 +270,9 @@ std::map<std::string, Verb>& verbs() {
        {"speed of the classical, surrogate and hybrid steppers on a dataset's trajectories (fastest of "
         "-lats_bench_repeats runs): simulated time per wall second, speed-up, error at the end",
         withMeshOptions({"rollout_model", "rollout_dataset", "rollout_trajectories", "rollout_modes", "bench_repeats",
-                         "hybrid_policy", "hybrid_surrogate_steps", "hybrid_classical_steps", "hybrid_residual_every",
-                         "hybrid_residual_tol", "hybrid_start_classical", "threads", "log_level"}),
+                         "rollout_output", "hybrid_policy", "hybrid_surrogate_steps", "hybrid_classical_steps",
+                         "hybrid_residual_every", "hybrid_residual_tol", "hybrid_start_classical", "threads",
+                         "log_level"}),
         [](lats::Runtime& r) { return runRollout(r, true); }}},
       {"demo",
        {"the end-to-end demo: data from a PETSc solver on an irregular mesh, training, classical vs surrogate vs "

@@ -117,8 +117,11 @@ e1, e2 = errors(os.path.join(r1, "errors.csv")), errors(os.path.join(out, "rollo
 diff = max(abs(a - b) for r, s in zip(e1, e2) for a, b in zip(r, s))
 check(len(e1) == len(e2) and diff < 1e-5, f"lats rollout on 1 rank = the demo on 2 ranks (max difference {diff:.1e})")
 text = run(["bench", "-lats_rollout_model", os.path.join(out, "model"), "-lats_rollout_dataset",
-            os.path.join(out, "data", "test.h5"), "-lats_bench_repeats", "2", "-lats_threads", "1"] + mesh, ranks=1)
+            os.path.join(out, "data", "test.h5"), "-lats_bench_repeats", "2", "-lats_threads", "1",
+            "-lats_rollout_output", os.path.join(work, "bench")] + mesh, ranks=1)
 check("fastest of 2 runs" in text and "speed-up" in text, "lats bench prints the speed table")
+check("read at the end only" in text, "lats bench also times reading the state at the end only")
+check(os.path.exists(os.path.join(work, "bench", "rollout.md")), "lats bench writes -lats_rollout_output like rollout")
 
 # lats assimilate on 2 ranks with the demo's model (its mesh line is collective: this hung once).
 twin = os.path.join(work, "twin")
