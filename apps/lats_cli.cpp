@@ -317,6 +317,7 @@ std::map<std::string, Verb>& verbs() {
          "train_validation",
          "train_point_fraction",
          "train_points",
+         "train_init",
          "train_kl",
          "train_unroll",
          "train_validate_every",

@@ -253,6 +253,35 @@ TEST(Trainer, SamplesOfAThirdOfThePointsLearnTheWholeField) {
   EXPECT_LT(third, 3.0 * all);
 }
 
+// -lats_train_init: a run of dynamics steps only that starts from a checkpoint keeps its
+// autoencoder exactly and moves its dynamics on; another architecture is refused by name.
+TEST(Trainer, StartsFromTheWeightsOfACheckpoint) {
+  const auto dir = lats::test::sharedTempDir(MPI_COMM_WORLD, "trainer_init");
+  const auto data = makeDataset(dir);
+  auto s = smallSettings(data, dir + "/first");
+  ASSERT_TRUE(nn::trainModel(MPI_COMM_WORLD, s).finished);
+  auto t = smallSettings(data, dir + "/more");
+  t.init = dir + "/first";
+  t.autoencoderSteps = 0;
+  t.dynamicsSteps = 10;
+  ASSERT_TRUE(nn::trainModel(MPI_COMM_WORLD, t).finished);
+  const auto a = nn::loadCheckpoint(dir + "/first"), b = nn::loadCheckpoint(dir + "/more");
+  auto pb = b.model->named_parameters();
+  double autoencoder = 0.0, dynamics = 0.0;
+  for (const auto& p : a.model->named_parameters()) {
+    const double d = (p.value() - pb[p.key()]).abs().max().item<double>();
+    const bool ae =
+        p.key().rfind("encoder.", 0) == 0 || p.key().rfind("bottleneck.", 0) == 0 || p.key().rfind("decoder.", 0) == 0;
+    (ae ? autoencoder : dynamics) = std::max(ae ? autoencoder : dynamics, d);
+  }
+  EXPECT_EQ(autoencoder, 0.0) << "the autoencoder of the checkpoint was not taken over exactly";
+  EXPECT_GT(dynamics, 0.0) << "the dynamics did not train";
+  t.output = dir + "/other";
+  t.model.tokenDim = 32;
+  const auto m = lats::test::messageOf<lats::ConfigurationError>([&] { nn::trainModel(MPI_COMM_WORLD, t); });
+  EXPECT_NE(m.find("-lats_train_init " + dir + "/first: its autoencoder differs"), std::string::npos) << m;
+}
+
 TEST(Trainer, BadInputGivesClearErrors) {
   const auto dir = lats::test::sharedTempDir(MPI_COMM_WORLD, "trainer_bad");
   const auto data = makeDataset(dir);

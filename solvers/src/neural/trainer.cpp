@@ -54,6 +54,8 @@ const RealOption kPointFraction{"train_point_fraction", 0.5,
                                 "train: samples are encoded from a random fraction in [this, 1] of the points"};
 const IntOption kSamplePoints{"train_points", 0,
                               "train: mesh points per autoencoder sample, a random subset (0: all; for large meshes)"};
+const StringOption kInit{
+    "train_init", "", "train: start from this checkpoint's weights (a directory written by lats train; empty: random)"};
 const RealOption kKl{"train_kl", 1e-5, "train: weight of the KL term of the autoencoder loss"};
 const IntOption kUnroll{"train_unroll", 1, "train: latent steps per dynamics sample (autoregressive training)"};
 const IntOption kValidateEvery{"train_validate_every", 200, "train: steps between validations"};
@@ -194,11 +196,11 @@ std::string fingerprint(const TrainerSettings& s) {
      << ";batch=" << s.batchSize << ";lr=" << s.learningRate << ";wd=" << s.weightDecay << ";warmup=" << s.warmupSteps
      << ";clip=" << s.clipNorm << ";ema=" << s.emaDecay << ";validation=" << s.validation
      << ";points=" << s.pointFraction << (s.samplePoints > 0 ? ";samplePoints=" + std::to_string(s.samplePoints) : "")
-     << ";kl=" << s.klWeight << ";unroll=" << s.unroll << ";seed=" << s.seed << ";tokens=" << m.numTokens
-     << ";tokenDim=" << m.tokenDim << ";latentDim=" << m.latentDim << ";heads=" << m.numHeads
-     << ";freq=" << m.numFrequencies << ";decoder=" << m.decoderHidden << ";dynDim=" << m.dynamicsDim
-     << ";dynDepth=" << m.dynamicsDepth << ";history=" << m.history << ";dynamics=" << m.dynamics
-     << ";refine=" << m.refinementSteps << ";sigmaMin=" << m.sigmaMin;
+     << (s.init.empty() ? "" : ";init=" + s.init) << ";kl=" << s.klWeight << ";unroll=" << s.unroll
+     << ";seed=" << s.seed << ";tokens=" << m.numTokens << ";tokenDim=" << m.tokenDim << ";latentDim=" << m.latentDim
+     << ";heads=" << m.numHeads << ";freq=" << m.numFrequencies << ";decoder=" << m.decoderHidden
+     << ";dynDim=" << m.dynamicsDim << ";dynDepth=" << m.dynamicsDepth << ";history=" << m.history
+     << ";dynamics=" << m.dynamics << ";refine=" << m.refinementSteps << ";sigmaMin=" << m.sigmaMin;
   return os.str();
 }
 
@@ -712,6 +714,22 @@ struct Trainer {
     if (resumed && c.rank() == 0 && s.progress)
       std::printf("[train] resuming %s at step %lld of %lld\n", s.output.c_str(), static_cast<long long>(step),
                   static_cast<long long>(totalSteps()));
+    if (!s.init.empty() && !resumed) {
+      collective(comm, [&] {
+        const auto ck = loadCheckpoint(s.init);
+        LATS_CHECK(ck.config.sameAutoencoder(config()), ConfigurationError,
+                   "-lats_train_init " << s.init << ": its autoencoder differs from the -lats_model_ options; give "
+                                       << "the options it was trained with (see its model.json)");
+        torch::NoGradGuard g;
+        const bool all = ck.config == config();
+        auto src = ck.model->named_parameters();
+        for (auto& p : model->named_parameters())
+          if (all || isAutoencoder(p.key())) p.value().copy_(src[p.key()]), ema[p.key()].copy_(src[p.key()]);
+        if (c.rank() == 0 && s.progress)
+          std::printf("[train] starting from the weights of %s (%s)\n", s.init.c_str(),
+                      all ? "autoencoder and dynamics" : "autoencoder; the dynamics differ and start afresh");
+      });
+    }
     if (s.stages == "dynamics" && !resumed) {
       // The autoencoder comes from an existing checkpoint in the output directory.
       collective(comm, [&] {
@@ -814,6 +832,7 @@ TrainerSettings TrainerSettings::fromOptions() {
   s.validation = kValidation.get();
   s.pointFraction = kPointFraction.get();
   s.samplePoints = kSamplePoints.get();
+  s.init = kInit.get();
   s.klWeight = kKl.get();
   s.unroll = kUnroll.get();
   s.validateEvery = kValidateEvery.get();

@@ -53,6 +53,10 @@ struct TrainerSettings {
   /// points, encoded from a fraction in [pointFraction, 1] of them and decoded at all of
   /// them. Makes training on large meshes affordable; inference still uses every point.
   std::int64_t samplePoints = 0;
+  /// Checkpoint directory whose weights start the training (fine-tuning, or more steps with
+  /// a new schedule); empty: random initialisation. Its autoencoder must have the -lats_model_
+  /// options' architecture; its dynamics are taken too when they match as well.
+  std::string init;
   double klWeight = 1e-5;
   std::int64_t unroll = 1;  ///< latent steps per dynamics sample (autoregressive training)
   std::int64_t validateEvery = 200;
