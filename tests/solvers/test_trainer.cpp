@@ -280,6 +280,9 @@ TEST(Trainer, StartsFromTheWeightsOfACheckpoint) {
   t.model.tokenDim = 32;
   const auto m = lats::test::messageOf<lats::ConfigurationError>([&] { nn::trainModel(MPI_COMM_WORLD, t); });
   EXPECT_NE(m.find("-lats_train_init " + dir + "/first: its autoencoder differs"), std::string::npos) << m;
+  t.init = dir + "/nowhere";
+  const auto none = lats::test::messageOf<lats::ConfigurationError>([&] { nn::trainModel(MPI_COMM_WORLD, t); });
+  EXPECT_NE(none.find("-lats_train_init " + dir + "/nowhere: no checkpoint there"), std::string::npos) << none;
 }
 
 TEST(Trainer, BadInputGivesClearErrors) {

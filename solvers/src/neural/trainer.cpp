@@ -479,12 +479,14 @@ struct Trainer {
         const auto idx = torch::tensor(subset(N, k, prng), torch::kInt64);
         xs.push_back(coords.index_select(0, idx));
         vs.push_back(snap.index_select(0, idx));
-        qs.push_back(coords);
+        if (N < data.N) qs.push_back(coords);
         full.push_back(snap);
       }
       const auto coordsSub = torch::stack(xs), valuesSub = torch::stack(vs), target = torch::stack(full);
       const auto out = model->bottleneck()(model->encoder()(coordsSub, valuesSub), true, noise.slice(0, lo, hi));
-      const auto recon = model->decode(out.latent, torch::stack(qs));
+      // Decoded at the sample's points: its subset, or every point (shared, not copied).
+      const auto queries = N < data.N ? torch::stack(qs) : data.coords.unsqueeze(0).expand({hi - lo, -1, -1});
+      const auto recon = model->decode(out.latent, queries);
       const auto loss = (torch::mse_loss(recon, target) + s.klWeight * out.kl()) *
                         (static_cast<double>(hi - lo) / static_cast<double>(B));
       loss.backward();
@@ -716,6 +718,9 @@ struct Trainer {
                   static_cast<long long>(totalSteps()));
     if (!s.init.empty() && !resumed) {
       collective(comm, [&] {
+        LATS_CHECK(exists(s.init + "/model.json"), ConfigurationError,
+                   "-lats_train_init " << s.init << ": no checkpoint there (no model.json); give a directory "
+                                       << "written by lats train");
         const auto ck = loadCheckpoint(s.init);
         LATS_CHECK(ck.config.sameAutoencoder(config()), ConfigurationError,
                    "-lats_train_init " << s.init << ": its autoencoder differs from the -lats_model_ options; give "
