@@ -4,6 +4,7 @@
 #include <petscsf.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -32,6 +33,9 @@ const RealOption kMeshJitter{"mesh_jitter", 0.25,
                              "vertex displacement of generated meshes as a fraction of the spacing (0: regular)"};
 const RealOption kMeshLength{"mesh_length", 1.0, "length of a generated interval"};
 const IntOption kMeshSeed{"mesh_seed", 1, "seed of generated meshes"};
+const IntOption kMeshRefinements{"mesh_refinements", 0,
+                                 "a generated unit square is jittered on a grid this many times coarser (by 2) "
+                                 "and refined uniformly, each triangle split into four (nested meshes)"};
 
 constexpr const char* kBoundaryLabel = "lats_boundary";
 
@@ -48,10 +52,65 @@ double minimumImage(double d, double period) { return period > 0 ? d - period * 
 
 CellList unitSquareCells(const UnitSquareSpec& spec) {
   const std::int64_t n = spec.cellsPerSide;
+  const std::int64_t n0 = n >> spec.refinements;  // the grid the jitter and diagonals are drawn on
   const bool periodic = spec.boundary == BoundaryKind::Periodic;
-  const std::int64_t nv1 = periodic ? n : n + 1;  // vertices per side
-  const double h = 1.0 / static_cast<double>(n);
   SplitMix64 rng(spec.seed, 0x5155u);
+  // The base grid's vertices, unwrapped, (n0 + 1)^2 (periodic: the last row and column are
+  // the first ones shifted by 1), then its diagonals (0: a-c, 1: b-d), in the order of draws
+  // of the unrefined generator (refinements 0 gives the same mesh as before they existed).
+  std::int64_t m = n0;
+  std::vector<std::array<double, 2>> x(static_cast<std::size_t>((m + 1) * (m + 1)));
+  auto at = [&](std::int64_t i, std::int64_t j) -> std::array<double, 2>& { return x[j * (m + 1) + i]; };
+  {
+    const std::int64_t nv1 = periodic ? n0 : n0 + 1;
+    const double h = 1.0 / static_cast<double>(n0);
+    for (std::int64_t j = 0; j < nv1; ++j)
+      for (std::int64_t i = 0; i < nv1; ++i) {
+        double dx = rng.uniform(-1.0, 1.0) * spec.jitter * h;
+        double dy = rng.uniform(-1.0, 1.0) * spec.jitter * h;
+        if (!periodic && (i == 0 || i == n0)) dx = 0.0;
+        if (!periodic && (j == 0 || j == n0)) dy = 0.0;
+        at(i, j) = {i * h + dx, j * h + dy};
+      }
+    if (periodic)
+      for (std::int64_t j = 0; j <= n0; ++j)
+        for (std::int64_t i = 0; i <= n0; ++i)
+          if (i == n0 || j == n0) {
+            const auto& p = at(i % n0, j % n0);
+            at(i, j) = {p[0] + (i == n0 ? 1.0 : 0.0), p[1] + (j == n0 ? 1.0 : 0.0)};
+          }
+  }
+  std::vector<int> diagonal(static_cast<std::size_t>(n0 * n0));
+  for (auto& d : diagonal) d = static_cast<int>(rng.below(2));
+  // Each refinement splits every triangle into four at its edge midpoints: the grid doubles,
+  // new vertices sit at the midpoints of grid edges and of the square's diagonal, and the
+  // four sub-squares keep the diagonal's direction.
+  for (int r = 0; r < spec.refinements; ++r) {
+    const std::int64_t m2 = 2 * m;
+    std::vector<std::array<double, 2>> y(static_cast<std::size_t>((m2 + 1) * (m2 + 1)));
+    auto mid = [](const std::array<double, 2>& a, const std::array<double, 2>& b) {
+      return std::array<double, 2>{0.5 * (a[0] + b[0]), 0.5 * (a[1] + b[1])};
+    };
+    for (std::int64_t J = 0; J <= m2; ++J)
+      for (std::int64_t I = 0; I <= m2; ++I) {
+        const std::int64_t i = I / 2, j = J / 2;
+        std::array<double, 2> p;
+        if (I % 2 == 0 && J % 2 == 0) {
+          p = at(i, j);
+        } else if (I % 2 == 1 && J % 2 == 0) {
+          p = mid(at(i, j), at(i + 1, j));
+        } else if (I % 2 == 0) {
+          p = mid(at(i, j), at(i, j + 1));
+        } else {
+          const int d = diagonal[(j >> r) * n0 + (i >> r)];  // square (i, j) lies in base square (i, j) / 2^r
+          p = d == 0 ? mid(at(i, j), at(i + 1, j + 1)) : mid(at(i + 1, j), at(i, j + 1));
+        }
+        y[J * (m2 + 1) + I] = p;
+      }
+    x = std::move(y);
+    m = m2;
+  }
+  const std::int64_t nv1 = periodic ? n : n + 1;  // vertices per side
   CellList list;
   list.dim = 2;
   list.numVertices = static_cast<PetscInt>(nv1 * nv1);
@@ -60,20 +119,16 @@ CellList unitSquareCells(const UnitSquareSpec& spec) {
   list.coords.resize(2 * list.numVertices);
   for (std::int64_t j = 0; j < nv1; ++j)
     for (std::int64_t i = 0; i < nv1; ++i) {
-      double dx = rng.uniform(-1.0, 1.0) * spec.jitter * h;
-      double dy = rng.uniform(-1.0, 1.0) * spec.jitter * h;
-      if (!periodic && (i == 0 || i == n)) dx = 0.0;
-      if (!periodic && (j == 0 || j == n)) dy = 0.0;
       const std::int64_t v = j * nv1 + i;
-      list.coords[2 * v] = periodic ? wrap(i * h + dx, 1.0) : i * h + dx;
-      list.coords[2 * v + 1] = periodic ? wrap(j * h + dy, 1.0) : j * h + dy;
+      list.coords[2 * v] = periodic ? wrap(at(i, j)[0], 1.0) : at(i, j)[0];
+      list.coords[2 * v + 1] = periodic ? wrap(at(i, j)[1], 1.0) : at(i, j)[1];
     }
   auto vid = [&](std::int64_t i, std::int64_t j) { return static_cast<PetscInt>((j % nv1) * nv1 + (i % nv1)); };
   list.cells.reserve(3 * list.numCells);
   for (std::int64_t j = 0; j < n; ++j)
     for (std::int64_t i = 0; i < n; ++i) {
       const PetscInt a = vid(i, j), b = vid(i + 1, j), c = vid(i + 1, j + 1), d = vid(i, j + 1);
-      if (rng.below(2) == 0)
+      if (diagonal[(j >> spec.refinements) * n0 + (i >> spec.refinements)] == 0)
         list.cells.insert(list.cells.end(), {a, b, c, a, c, d});
       else
         list.cells.insert(list.cells.end(), {a, b, d, b, c, d});
@@ -475,13 +530,26 @@ std::shared_ptr<const PlexMesh> PlexMesh::unitSquare(MPI_Comm comm, const UnitSq
   LATS_CHECK_COLLECTIVE(comm, spec.jitter >= 0.0 && spec.jitter <= 0.4, ErrorKind::InvalidValue,
                         "unit square mesh: jitter "
                             << spec.jitter << " is outside [0, 0.4] (fraction of the spacing; -lats_mesh_jitter)");
+  LATS_CHECK_COLLECTIVE(
+      comm, spec.refinements >= 0 && spec.refinements < 30, ErrorKind::InvalidValue,
+      "unit square mesh: " << spec.refinements << " refinements; expected 0 to 29 (-lats_mesh_refinements)");
+  const std::int64_t base = spec.cellsPerSide >> spec.refinements;
+  LATS_CHECK_COLLECTIVE(
+      comm, base << spec.refinements == spec.cellsPerSide && base >= 4, ErrorKind::InvalidValue,
+      "unit square mesh: " << spec.cellsPerSide << " cells per side cannot come from " << spec.refinements
+                           << " refinements (-lats_mesh_refinements); expected "
+                           << "a multiple of 2^" << spec.refinements << " = " << (std::int64_t{1} << spec.refinements)
+                           << " with at least 4 cells per side before refining, e.g. "
+                           << std::max<std::int64_t>(4, base) * (std::int64_t{1} << spec.refinements));
   auto impl = std::make_unique<Impl>();
   impl->comm = comm;
   impl->periodic = spec.boundary == BoundaryKind::Periodic;
   if (impl->periodic) impl->period = {1.0, 1.0, 0.0};
   std::ostringstream kind;
   kind << "unit_square " << spec.cellsPerSide << "x" << spec.cellsPerSide << " " << toString(spec.boundary)
-       << " (jitter " << spec.jitter << ", seed " << spec.seed << ")";
+       << " (jitter " << spec.jitter << ", seed " << spec.seed;
+  if (spec.refinements > 0) kind << ", refined " << spec.refinements << "x from " << base << "x" << base;
+  kind << ")";
   impl->kind = kind.str();
   const CellList list = Comm(comm).rank() == 0 ? unitSquareCells(spec) : CellList{2, 0, 0, 3, {}, {}};
   DM dm;
@@ -570,6 +638,7 @@ std::shared_ptr<const PlexMesh> PlexMesh::fromOptions(MPI_Comm comm, int default
     spec.boundary = kMeshBoundary.get() == "walls" ? BoundaryKind::Walls : BoundaryKind::Periodic;
     spec.jitter = kMeshJitter.get();
     spec.seed = seed;
+    spec.refinements = static_cast<int>(kMeshRefinements.get());
     return unitSquare(comm, spec);
   }
   if (kind == "interval") {

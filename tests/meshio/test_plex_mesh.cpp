@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <vector>
 
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
@@ -135,6 +136,54 @@ TEST(PlexMesh, WalledUnitSquareHasItsPerimeterAsBoundary) {
   EXPECT_EQ(s.incompleteOwned, 0);
   EXPECT_LT(s.worstDivergence, 1e-12);
   EXPECT_FALSE(mesh->isPeriodic());
+}
+
+/// Every owned cell's area, from all ranks, sorted.
+std::vector<double> allAreas(const PlexMesh& mesh) {
+  const FvGeometry& g = mesh.geometry();
+  auto vol = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), g.volumes);
+  std::vector<double> mine(vol.data(), vol.data() + g.numOwned);
+  const lats::Comm comm(mesh.comm());
+  std::vector<int> counts(comm.size()), displs(comm.size(), 0);
+  const int n = static_cast<int>(mine.size());
+  MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, mesh.comm());
+  for (int r = 1; r < comm.size(); ++r) displs[r] = displs[r - 1] + counts[r - 1];
+  std::vector<double> all(displs.back() + counts.back());
+  MPI_Allgatherv(mine.data(), n, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, mesh.comm());
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
+// Refinements split the triangles of the coarse irregular mesh into four at their edge
+// midpoints: each coarse area reappears as 4^r cells of a 4^r-th of it, and the refined
+// mesh is as closed and consistent as a generated one.
+TEST(PlexMesh, RefinementsSplitEveryTriangleOfTheCoarseMeshIntoFour) {
+  for (BoundaryKind boundary : {BoundaryKind::Periodic, BoundaryKind::Walls}) {
+    lats::meshio::UnitSquareSpec coarse;
+    coarse.cellsPerSide = 6;
+    coarse.jitter = 0.3;
+    coarse.boundary = boundary;
+    coarse.seed = 7;
+    auto fine = coarse;
+    fine.cellsPerSide = 24;
+    fine.refinements = 2;
+    auto coarseMesh = PlexMesh::unitSquare(MPI_COMM_WORLD, coarse);
+    auto fineMesh = PlexMesh::unitSquare(MPI_COMM_WORLD, fine);
+    EXPECT_EQ(fineMesh->globalCells(), 2 * 24 * 24);
+    EXPECT_NE(fineMesh->describe().find("refined 2x from 6x6"), std::string::npos) << fineMesh->describe();
+    const auto a = allAreas(*coarseMesh), b = allAreas(*fineMesh);
+    ASSERT_EQ(b.size(), 16 * a.size());
+    double worst = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      for (std::size_t q = 0; q < 16; ++q) worst = std::max(worst, std::abs(16 * b[16 * i + q] - a[i]) / a[i]);
+    EXPECT_LT(worst, 1e-12);
+    const GeometrySums s = checkGeometry(*fineMesh);
+    EXPECT_NEAR(s.ownedVolume, 1.0, 1e-13);
+    EXPECT_NEAR(s.boundaryMeasure, boundary == BoundaryKind::Walls ? 4.0 : 0.0, 1e-13);
+    EXPECT_LT(s.worstClosure, 1e-15);
+    EXPECT_LT(s.worstDivergence, 1e-12);
+    expectIdsPartitionCells(*fineMesh);
+  }
 }
 
 TEST(PlexMesh, IrregularPeriodicInterval) {
@@ -268,6 +317,17 @@ TEST(PlexMesh, BadInputGivesClearErrors) {
   spec.jitter = 0.7;
   m = lats::test::messageOf<lats::InvalidValueError>([&] { PlexMesh::unitSquare(MPI_COMM_WORLD, spec); });
   EXPECT_NE(m.find("jitter 0.7 is outside [0, 0.4]"), std::string::npos) << m;
+  spec.jitter = 0.25;
+  spec.cellsPerSide = 20;
+  spec.refinements = 3;  // 20 / 8 is not whole, and 2 < 4 cells before refining
+  m = lats::test::messageOf<lats::InvalidValueError>([&] { PlexMesh::unitSquare(MPI_COMM_WORLD, spec); });
+  EXPECT_NE(m.find("20 cells per side cannot come from 3 refinements (-lats_mesh_refinements); expected a "
+                   "multiple of 2^3 = 8 with at least 4 cells per side before refining, e.g. 32"),
+            std::string::npos)
+      << m;
+  spec.refinements = -1;
+  m = lats::test::messageOf<lats::InvalidValueError>([&] { PlexMesh::unitSquare(MPI_COMM_WORLD, spec); });
+  EXPECT_NE(m.find("-1 refinements; expected 0 to 29"), std::string::npos) << m;
   m = lats::test::messageOf<lats::FileFormatError>([&] { PlexMesh::fromGmsh(MPI_COMM_WORLD, "/nonexistent/x.msh"); });
   EXPECT_NE(m.find("'/nonexistent/x.msh': no such file"), std::string::npos) << m;
 

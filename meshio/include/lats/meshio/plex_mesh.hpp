@@ -23,11 +23,16 @@ const char* toString(BoundaryKind kind);
 
 /// An irregular triangulation of [0,1]^2: an n x n grid of vertices jittered by up to
 /// `jitter` times the spacing, each square split along a randomly chosen diagonal.
+/// With refinements r > 0 the jitter and the diagonals are drawn on the n / 2^r grid, whose
+/// triangles are then split into four at their edge midpoints r times: meshes of one seed
+/// and one n / 2^r are then nested, a systematic refinement of the same irregular mesh
+/// (what observed orders of convergence are measured on).
 struct UnitSquareSpec {
-  std::int64_t cellsPerSide = 32;  ///< n; the mesh has 2 n^2 triangles. At least 3.
+  std::int64_t cellsPerSide = 32;  ///< n; the mesh has 2 n^2 triangles. At least 4.
   BoundaryKind boundary = BoundaryKind::Periodic;
   double jitter = 0.25;  ///< in [0, 0.4]; 0 gives a regular (still triangular) mesh
   std::uint64_t seed = 1;
+  int refinements = 0;  ///< r >= 0; n must be divisible by 2^r, and n / 2^r at least 4
 };
 
 /// A periodic 1D interval [0, length) with `cells` cells; with irregularity > 0 every
