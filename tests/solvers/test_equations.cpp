@@ -426,7 +426,7 @@ TEST(Convergence, WavePlaneWave) {
     EXPECT_GE(order, 1.8);
 }
 
-// Slow (about 80 s): behind the `long` label. Measured with HLLC on nested meshes: 1.96 and
+// Slow (55 s): behind the `long` label. Measured with HLLC on nested meshes: 1.96 and
 // 2.07 unlimited, 1.85 and 1.73 with Venkatakrishnan's limiter (it clips smooth extrema); on
 // independently jittered meshes 1.87 and 1.66 unlimited (1.63 from 64 to 128): there the
 // O(h) truncation errors are random from cell to cell, and transport accumulates them.
