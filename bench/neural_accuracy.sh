@@ -6,7 +6,7 @@
 # relative MSE (physical units, whole horizon) are printed by `lats train` as
 # "test ...: relative MSE reconstruction X, rollout Y".
 #
-#   bench/neural_accuracy.sh [advection|combined|gray_scott|all]
+#   bench/neural_accuracy.sh [advection|combined|gray_scott|gray_scott_continued|all]
 #
 # Every model: deterministic latent dynamics with a history of 2 states, trained on full
 # meshes (point fraction 1) with 2-step unrolled dynamics, batch and steps as below.
@@ -84,10 +84,29 @@ gray_scott() {
   train gray_scott 8000 3000 -lats_model_history 2 -lats_model_tokens 32 -lats_train_batch 8 -lats_train_validate_every 250
 }
 
+gray_scott_continued() {
+  # 8000 + 4000 more steps from gray_scott's weights (-lats_train_init), peak learning rate
+  # 5e-4 (the first run's autoencoder validation error had levelled off as its rate decayed).
+  start=$(date +%s)
+  mpiexec --oversubscribe -n "$RANKS" "$LATS" train -lats_train_dataset "$OUT/gray_scott-train.h5" \
+    -lats_train_test_dataset "$OUT/gray_scott-test.h5" -lats_train_output "$OUT/gray_scott-model-continued" \
+    -lats_train_init "$OUT/gray_scott-model" -lats_train_autoencoder_steps "$(steps 8000)" \
+    -lats_train_dynamics_steps "$(steps 4000)" -lats_train_lr 5e-4 -lats_train_warmup 100 -lats_train_progress true \
+    -lats_train_point_fraction 1 -lats_train_unroll 2 -lats_threads "$THREADS" -lats_model_history 2 \
+    -lats_model_tokens 32 -lats_train_batch 8 -lats_train_validate_every 1000 | tee "$OUT/gray_scott-continued.log"
+  echo "gray_scott_continued: training wall time $(($(date +%s) - start)) s on $RANKS rank(s)" |
+    tee -a "$OUT/gray_scott-continued.log"
+}
+
 case $case_name in
   advection) advection ;;
   combined) combined ;;
   gray_scott) gray_scott ;;
+  gray_scott_continued) gray_scott_continued ;;
   all) advection; combined; gray_scott ;;
-  *) echo "neural_accuracy.sh: unknown case '$case_name'; expected advection, combined, gray_scott or all" >&2; exit 2 ;;
+  *)
+    echo "neural_accuracy.sh: unknown case '$case_name'; expected advection, combined, gray_scott," \
+      "gray_scott_continued or all" >&2
+    exit 2
+    ;;
 esac
