@@ -264,7 +264,9 @@ TEST_F(BadDataset, MissingFile) {
 
 TEST_F(BadDataset, TruncatedFile) {
   const std::string path = dir_ + "/truncated.h5";
-  if (lats::Comm().rank() == 0) EXPECT_EQ(lats::test::runCommand("head -c 3000 " + good_ + " > " + path), 0);
+  if (lats::Comm().rank() == 0) {
+    EXPECT_EQ(lats::test::runCommand("head -c 3000 " + good_ + " > " + path), 0);
+  }
   lats::Comm().barrier();
   const auto m = openError(path);
   EXPECT_NE(m.find("truncated.h5:"), std::string::npos) << m;
