@@ -26,41 +26,29 @@ data="$mesh -lats_generate_snapshots 20 -lats_generate_final_time 1 -lats_genera
 run generate $data -lats_generate_trajectories 4 -lats_generate_seed 2 -lats_generate_output "$OUT/test.h5"
 # shellcheck disable=SC2086
 run generate $data -lats_generate_trajectories 48 -lats_generate_seed 1 -lats_generate_output "$OUT/train.h5"
-if [ ! -f "$OUT/model.done" ]; then
-  run train -lats_train_dataset "$OUT/train.h5" -lats_train_test_dataset "$OUT/test.h5" -lats_train_output "$OUT/model" \
-    -lats_train_autoencoder_steps 24000 -lats_train_dynamics_steps 6000 -lats_train_unroll 4 -lats_train_batch 8 \
-    -lats_train_points 2048 -lats_train_point_fraction 1 -lats_train_validation 0.05 -lats_train_validate_every 2000 \
-    -lats_train_checkpoint_every 1000 -lats_model_tokens 16 -lats_threads 1 | tee "$OUT/train.log"
-  touch "$OUT/model.done"
-fi
+# stage MODEL LOG OPTIONS...: trains $OUT/MODEL once (a MODEL.done file marks it finished;
+# an interrupted stage resumes) with the options every stage shares and OPTIONS.
+stage() {
+  model=$1 log=$2
+  shift 2
+  [ -f "$OUT/$model.done" ] && return 0
+  run train -lats_train_dataset "$OUT/train.h5" -lats_train_test_dataset "$OUT/test.h5" -lats_train_output "$OUT/$model" \
+    -lats_train_unroll 4 -lats_train_batch 8 -lats_train_points 2048 -lats_train_point_fraction 1 \
+    -lats_train_validation 0.05 -lats_train_checkpoint_every 1000 -lats_model_tokens 16 -lats_threads 1 "$@" |
+    tee "$OUT/$log"
+  touch "$OUT/$model.done"
+}
+stage model train.log -lats_train_autoencoder_steps 24000 -lats_train_dynamics_steps 6000 -lats_train_validate_every 2000
 # 10000 + 4000 more steps from those weights at half the learning rate.
-if [ ! -f "$OUT/model-continued.done" ]; then
-  run train -lats_train_dataset "$OUT/train.h5" -lats_train_test_dataset "$OUT/test.h5" \
-    -lats_train_output "$OUT/model-continued" -lats_train_init "$OUT/model" -lats_train_autoencoder_steps 10000 \
-    -lats_train_dynamics_steps 4000 -lats_train_unroll 4 -lats_train_batch 8 -lats_train_lr 5e-4 -lats_train_warmup 200 \
-    -lats_train_points 2048 -lats_train_point_fraction 1 -lats_train_validation 0.05 -lats_train_validate_every 2000 \
-    -lats_train_checkpoint_every 1000 -lats_model_tokens 16 -lats_threads 1 | tee "$OUT/train-continued.log"
-  touch "$OUT/model-continued.done"
-fi
+stage model-continued train-continued.log -lats_train_init "$OUT/model" -lats_train_autoencoder_steps 10000 \
+  -lats_train_dynamics_steps 4000 -lats_train_lr 5e-4 -lats_train_warmup 200 -lats_train_validate_every 2000
 # 20000 + 12000 more steps from the continued weights at 3e-4.
-if [ ! -f "$OUT/model-long.done" ]; then
-  run train -lats_train_dataset "$OUT/train.h5" -lats_train_test_dataset "$OUT/test.h5" \
-    -lats_train_output "$OUT/model-long" -lats_train_init "$OUT/model-continued" -lats_train_autoencoder_steps 20000 \
-    -lats_train_dynamics_steps 12000 -lats_train_unroll 4 -lats_train_batch 8 -lats_train_lr 3e-4 -lats_train_warmup 200 \
-    -lats_train_points 2048 -lats_train_point_fraction 1 -lats_train_validation 0.05 -lats_train_validate_every 4000 \
-    -lats_train_checkpoint_every 1000 -lats_model_tokens 16 -lats_threads 1 | tee "$OUT/train-long.log"
-  touch "$OUT/model-long.done"
-fi
+stage model-long train-long.log -lats_train_init "$OUT/model-continued" -lats_train_autoencoder_steps 20000 \
+  -lats_train_dynamics_steps 12000 -lats_train_lr 3e-4 -lats_train_warmup 200 -lats_train_validate_every 4000
 # 24000 more dynamics steps on model-long's autoencoder (its rollout error was mostly the
 # latent dynamics': test reconstruction 7.0e-4, rollout 2.9e-3 relative MSE).
-if [ ! -f "$OUT/model-dynamics.done" ]; then
-  run train -lats_train_dataset "$OUT/train.h5" -lats_train_test_dataset "$OUT/test.h5" \
-    -lats_train_output "$OUT/model-dynamics" -lats_train_init "$OUT/model-long" -lats_train_autoencoder_steps 0 \
-    -lats_train_dynamics_steps 24000 -lats_train_unroll 4 -lats_train_batch 8 -lats_train_lr 3e-4 -lats_train_warmup 200 \
-    -lats_train_points 2048 -lats_train_point_fraction 1 -lats_train_validation 0.05 -lats_train_validate_every 4000 \
-    -lats_train_checkpoint_every 1000 -lats_model_tokens 16 -lats_threads 1 | tee "$OUT/train-dynamics.log"
-  touch "$OUT/model-dynamics.done"
-fi
+stage model-dynamics train-dynamics.log -lats_train_init "$OUT/model-long" -lats_train_autoencoder_steps 0 \
+  -lats_train_dynamics_steps 24000 -lats_train_lr 3e-4 -lats_train_warmup 200 -lats_train_validate_every 4000
 for model in model model-continued model-long model-dynamics; do
   # shellcheck disable=SC2086
   run rollout $mesh -lats_rollout_model "$OUT/$model" -lats_rollout_dataset "$OUT/test.h5" \
