@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <utility>
 
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
@@ -265,17 +267,31 @@ TEST(Trainer, StartsFromTheWeightsOfACheckpoint) {
   t.autoencoderSteps = 0;
   t.dynamicsSteps = 10;
   ASSERT_TRUE(nn::trainModel(MPI_COMM_WORLD, t).finished);
-  const auto a = nn::loadCheckpoint(dir + "/first"), b = nn::loadCheckpoint(dir + "/more");
-  auto pb = b.model->named_parameters();
-  double autoencoder = 0.0, dynamics = 0.0;
-  for (const auto& p : a.model->named_parameters()) {
-    const double d = (p.value() - pb[p.key()]).abs().max().item<double>();
-    const bool ae =
-        p.key().rfind("encoder.", 0) == 0 || p.key().rfind("bottleneck.", 0) == 0 || p.key().rfind("decoder.", 0) == 0;
-    (ae ? autoencoder : dynamics) = std::max(ae ? autoencoder : dynamics, d);
-  }
+  // Largest weight differences of the autoencoder and of the dynamics between two checkpoints.
+  auto differences = [&](const std::string& other) {
+    const auto a = nn::loadCheckpoint(dir + "/first"), b = nn::loadCheckpoint(other);
+    auto pb = b.model->named_parameters();
+    double autoencoder = 0.0, dynamics = 0.0;
+    for (const auto& p : a.model->named_parameters()) {
+      const double d = (p.value() - pb[p.key()]).abs().max().item<double>();
+      const bool ae = p.key().rfind("encoder.", 0) == 0 || p.key().rfind("bottleneck.", 0) == 0 ||
+                      p.key().rfind("decoder.", 0) == 0;
+      (ae ? autoencoder : dynamics) = std::max(ae ? autoencoder : dynamics, d);
+    }
+    return std::make_pair(autoencoder, dynamics);
+  };
+  const auto [autoencoder, dynamics] = differences(dir + "/more");
   EXPECT_EQ(autoencoder, 0.0) << "the autoencoder of the checkpoint was not taken over exactly";
   EXPECT_GT(dynamics, 0.0) << "the dynamics did not train";
+  // A dynamics-only training into a new directory takes the autoencoder from the checkpoint.
+  auto u = smallSettings(data, dir + "/dynamics-only");
+  u.init = dir + "/first";
+  u.stages = "dynamics";
+  u.dynamicsSteps = 10;
+  ASSERT_TRUE(nn::trainModel(MPI_COMM_WORLD, u).finished);
+  const auto [autoencoderOnly, dynamicsOnly] = differences(dir + "/dynamics-only");
+  EXPECT_EQ(autoencoderOnly, 0.0) << "-lats_train_stages dynamics did not keep -lats_train_init's autoencoder";
+  EXPECT_GT(dynamicsOnly, 0.0) << "the dynamics did not train";
   t.output = dir + "/other";
   t.model.tokenDim = 32;
   const auto m = lats::test::messageOf<lats::ConfigurationError>([&] { nn::trainModel(MPI_COMM_WORLD, t); });

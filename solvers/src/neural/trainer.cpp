@@ -40,7 +40,8 @@ const StringOption kOutput{"train_output", "lats_model", "train: checkpoint dire
 const EnumOption kStages{"train_stages",
                          "all",
                          {"all", "autoencoder", "dynamics"},
-                         "train: which stages to run (dynamics needs a trained autoencoder)"};
+                         "train: which stages to run (dynamics takes the autoencoder of -lats_train_init, else of the "
+                         "checkpoint in the output directory)"};
 const IntOption kAeSteps{"train_autoencoder_steps", 2000, "train: optimisation steps of the autoencoder stage"};
 const IntOption kDynSteps{"train_dynamics_steps", 2000, "train: optimisation steps of the latent dynamics stage"};
 const IntOption kBatch{"train_batch", 16, "train: global batch size (split over the ranks)"};
@@ -716,37 +717,34 @@ struct Trainer {
     if (resumed && c.rank() == 0 && s.progress)
       std::printf("[train] resuming %s at step %lld of %lld\n", s.output.c_str(), static_cast<long long>(step),
                   static_cast<long long>(totalSteps()));
-    if (!s.init.empty() && !resumed) {
+    // Starting weights: -lats_train_init's checkpoint (its dynamics too when they match), or,
+    // for a dynamics-only training, the autoencoder of the checkpoint in the output directory.
+    const bool fromInit = !s.init.empty();
+    if ((fromInit || s.stages == "dynamics") && !resumed) {
       collective(comm, [&] {
-        LATS_CHECK(exists(s.init + "/model.json"), ConfigurationError,
-                   "-lats_train_init " << s.init << ": no checkpoint there (no model.json); give a directory "
+        const std::string from = fromInit ? s.init : s.output;
+        LATS_CHECK(!fromInit || exists(from + "/model.json"), ConfigurationError,
+                   "-lats_train_init " << from << ": no checkpoint there (no model.json); give a directory "
                                        << "written by lats train");
-        const auto ck = loadCheckpoint(s.init);
-        LATS_CHECK(ck.config.sameAutoencoder(config()), ConfigurationError,
-                   "-lats_train_init " << s.init << ": its autoencoder differs from the -lats_model_ options; give "
-                                       << "the options it was trained with (see its model.json)");
+        const auto ck = loadCheckpoint(from);
+        if (fromInit) {
+          LATS_CHECK(ck.config.sameAutoencoder(config()), ConfigurationError,
+                     "-lats_train_init " << from << ": its autoencoder differs from the -lats_model_ options; give "
+                                         << "the options it was trained with (see its model.json)");
+        } else {
+          LATS_CHECK(ck.config.sameAutoencoder(config()), ConfigurationError,
+                     from << ": the checkpoint's autoencoder differs from the -lats_model_ options; train the "
+                             "dynamics with the autoencoder options it was trained with (the dynamics options "
+                             "may differ)");
+        }
         torch::NoGradGuard g;
-        const bool all = ck.config == config();
+        const bool all = fromInit && ck.config == config();
         auto src = ck.model->named_parameters();
         for (auto& p : model->named_parameters())
           if (all || isAutoencoder(p.key())) p.value().copy_(src[p.key()]), ema[p.key()].copy_(src[p.key()]);
-        if (c.rank() == 0 && s.progress)
-          std::printf("[train] starting from the weights of %s (%s)\n", s.init.c_str(),
+        if (fromInit && c.rank() == 0 && s.progress)
+          std::printf("[train] starting from the weights of %s (%s)\n", from.c_str(),
                       all ? "autoencoder and dynamics" : "autoencoder; the dynamics differ and start afresh");
-      });
-    }
-    if (s.stages == "dynamics" && !resumed) {
-      // The autoencoder comes from an existing checkpoint in the output directory.
-      collective(comm, [&] {
-        const auto ck = loadCheckpoint(s.output);
-        LATS_CHECK(ck.config.sameAutoencoder(config()), ConfigurationError,
-                   s.output << ": the checkpoint's autoencoder differs from the -lats_model_ options; train the "
-                               "dynamics with the autoencoder options it was trained with (the dynamics options "
-                               "may differ)");
-        torch::NoGradGuard g;
-        auto src = ck.model->named_parameters();
-        for (auto& p : model->named_parameters())
-          if (isAutoencoder(p.key())) p.value().copy_(src[p.key()]), ema[p.key()].copy_(src[p.key()]);
       });
     }
     std::int64_t ran = 0;
