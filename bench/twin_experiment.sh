@@ -3,7 +3,7 @@
 # irregular periodic mesh, sparse noisy observations, and the free surrogate run vs the LETKF
 # with classical members vs the LETKF with surrogate members vs guided sampling.
 #
-#   bench/twin_experiment.sh [advection|gray_scott|smooth|all]
+#   bench/twin_experiment.sh [advection|gray_scott|smooth|large_model|all]
 #
 # advection: advection-diffusion on 1058 triangles with sampled velocity and viscosity; the
 # script generates its data and trains a deterministic and a diffusion surrogate (about 40 min
@@ -13,6 +13,13 @@
 # smooth: the demo's problem (advection-diffusion of smooth random fields with fixed velocity
 # and viscosity) on CELLS x CELLS x 2 triangles (default 32: 2048 cells), with the demo's
 # training settings; free run vs LETKF with classical, surrogate and latent-space members.
+#
+# large_model: the same problem on 2048 cells with the 16200-cell model of
+# bench/large_mesh_surrogate.sh (LARGE_MODEL, default build/large/model-dynamics; the model was
+# trained on 2048-point subsets of the large mesh, so it reads this mesh's 2048 cells as
+# another subset); inflation INFLATION (default 1.5) for both member kinds; guided sampling
+# with a diffusion dynamics trained on its autoencoder (about 5 min on 2 ranks, once). Not
+# part of all.
 #
 # Environment: LATS (default build/release/apps/lats), OUT (default build/twin), THREADS
 # (torch threads, default 1), MEMBERS (ensemble size, default 32).
@@ -94,10 +101,39 @@ smooth() {
     -lats_twin_output "$OUT/smooth$cells" | tee "$OUT/smooth$cells-twin.log"
 }
 
+large_model() {
+  model=${LARGE_MODEL:-build/large/model-dynamics}
+  inflation=${INFLATION:-1.5}
+  [ -f "$model/model.json" ] || {
+    echo "twin_experiment.sh: no model in '$model'; run bench/large_mesh_surrogate.sh first or set LARGE_MODEL" >&2
+    exit 2
+  }
+  # Guided sampling needs diffusion dynamics: trained once on the model's autoencoder and the
+  # 16200-cell training data (2 ranks), with the large script's training options.
+  data=$(dirname "$model")
+  if [ ! -f "$OUT/large_model-diffusion.done" ]; then
+    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpiexec --oversubscribe -n 2 "$LATS" train \
+      -lats_train_dataset "$data/train.h5" -lats_train_test_dataset "$data/test.h5" \
+      -lats_train_output "$OUT/large_model-diffusion" -lats_train_init "$model" -lats_train_stages dynamics \
+      -lats_model_dynamics diffusion -lats_train_dynamics_steps 4000 -lats_train_lr 3e-4 -lats_train_warmup 200 \
+      -lats_train_unroll 4 -lats_train_batch 8 -lats_train_points 2048 -lats_train_point_fraction 1 \
+      -lats_train_validation 0.05 -lats_train_validate_every 1000 -lats_model_tokens 16 -lats_threads 1 |
+      tee "$OUT/large_model-diffusion-train.log"
+    touch "$OUT/large_model-diffusion.done"
+  fi
+  "$LATS" assimilate -lats_equation advection_diffusion -lats_mesh_cells 32 -lats_ic grf -lats_ic_modes 2 \
+    -lats_twin_model "$model" -lats_twin_guided_model "$OUT/large_model-diffusion" \
+    -lats_da_guidance_model_error 1 -lats_twin_sample_parameters false -lats_twin_steps 20 -lats_twin_noise 0.02 \
+    -lats_ensemble_size "$MEMBERS" -lats_da_localisation 0.2 -lats_da_inflation "$inflation" \
+    -lats_twin_methods free,enkf_classical,enkf_surrogate,enkf_latent,guided -lats_threads "$THREADS" \
+    -lats_twin_output "$OUT/large_model" | tee "$OUT/large_model-twin.log"
+}
+
 case $case_name in
   advection) advection ;;
   gray_scott) gray_scott ;;
   smooth) smooth ;;
+  large_model) large_model ;;
   all) advection; gray_scott; smooth ;;
-  *) echo "twin_experiment.sh: unknown case '$case_name'; expected advection, gray_scott, smooth or all" >&2; exit 2 ;;
+  *) echo "twin_experiment.sh: unknown case '$case_name'; expected advection, gray_scott, smooth, large_model or all" >&2; exit 2 ;;
 esac
