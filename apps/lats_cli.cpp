@@ -332,6 +332,7 @@ std::map<std::string, Verb>& verbs() {
          "model_heads",
          "model_frequencies",
          "model_decoder_hidden",
+         "model_decoder_depth",
          "model_dynamics_dim",
          "model_dynamics_depth",
          "model_history",

@@ -6,7 +6,7 @@
 # relative MSE (physical units, whole horizon) are printed by `lats train` as
 # "test ...: relative MSE reconstruction X, rollout Y".
 #
-#   bench/neural_accuracy.sh [advection|combined|gray_scott|gray_scott_continued|gray_scott_wide|all]
+#   bench/neural_accuracy.sh [advection|combined|gray_scott|gray_scott_continued|gray_scott_wide|gray_scott_deep|all]
 #
 # Every model: deterministic latent dynamics with a history of 2 states, trained on full
 # meshes (point fraction 1) with 2-step unrolled dynamics, batch and steps as below.
@@ -105,16 +105,24 @@ gray_scott_wide() {
     -lats_model_decoder_hidden 128 -lats_train_batch 8 -lats_train_validate_every 1000
 }
 
+gray_scott_deep() {
+  # gray_scott's autoencoder (32 tokens) with two self-attention blocks over the tokens in the
+  # decoder (-lats_model_decoder_depth 2, AROMA's latent processing), from scratch.
+  DATA=gray_scott train gray_scott-deep 10000 4000 -lats_model_history 2 -lats_model_tokens 32 \
+    -lats_model_decoder_depth 2 -lats_train_batch 8 -lats_train_validate_every 1000
+}
+
 case $case_name in
   advection) advection ;;
   combined) combined ;;
   gray_scott) gray_scott ;;
   gray_scott_continued) gray_scott_continued ;;
   gray_scott_wide) gray_scott_wide ;;
+  gray_scott_deep) gray_scott_deep ;;
   all) advection; combined; gray_scott ;;
   *)
     echo "neural_accuracy.sh: unknown case '$case_name'; expected advection, combined, gray_scott," \
-      "gray_scott_continued, gray_scott_wide or all" >&2
+      "gray_scott_continued, gray_scott_wide, gray_scott_deep or all" >&2
     exit 2
     ;;
 esac

@@ -70,6 +70,35 @@ TEST(Checkpoint, RoundTripGivesIdenticalModel) {
   EXPECT_TRUE(torch::equal(cp.model->refiner()->sample(z, 2, 9, p), model->refiner()->sample(z, 2, 9, p)));
 }
 
+TEST(Checkpoint, DecoderTokenBlocksRoundTripAndOlderFilesHaveNone) {
+  const auto dir = lats::test::sharedTempDir(MPI_COMM_SELF, "ckpt") + "/deep";
+  auto deep = smallConfig();
+  deep.decoderDepth = 2;
+  torch::manual_seed(3);
+  nn::LatentModel model(deep);
+  nn::saveCheckpoint(dir, model, smallMetadata());
+  auto cp = nn::loadCheckpoint(dir);
+  EXPECT_EQ(cp.config.decoderDepth, 2);
+  EXPECT_FALSE(cp.config.sameAutoencoder(smallConfig()));
+  model->eval();
+  torch::NoGradGuard g;
+  auto x = torch::rand({2, 50, 2}), z = torch::randn({2, 4, 8});
+  EXPECT_TRUE(torch::equal(cp.model->decode(z, x), model->decode(z, x)));
+  // A model.json written before the decoder had token blocks has no decoder_depth: none.
+  const auto old = lats::test::sharedTempDir(MPI_COMM_SELF, "ckpt") + "/shallow";
+  nn::LatentModel shallow(smallConfig());
+  nn::saveCheckpoint(old, shallow, smallMetadata());
+  auto text = slurp(old + "/model.json");
+  const auto at = text.find("\"decoder_depth\"");
+  ASSERT_NE(at, std::string::npos);
+  text.erase(at, text.find('\n', at) + 1 - at);
+  spit(old + "/model.json", text);
+  auto loaded = nn::loadCheckpoint(old);
+  EXPECT_EQ(loaded.config.decoderDepth, 0);
+  shallow->eval();
+  EXPECT_TRUE(torch::equal(loaded.model->decode(z, x), shallow->decode(z, x)));
+}
+
 TEST(Checkpoint, WeightsAreReadableByPyTorch) {
   const auto dir = lats::test::sharedTempDir(MPI_COMM_SELF, "ckpt") + "/model";
   torch::manual_seed(2);

@@ -165,6 +165,48 @@ TEST(Decoder, AnswersAtAnyPointsAndPointsAreIndependent) {
             std::string::npos);
 }
 
+TEST(Decoder, TokenBlocksMixTokensAndKeepTheQueriesIndependent) {
+  torch::manual_seed(11);
+  auto z = torch::randn({2, 6, 16}, torch::kFloat64), x = torch::rand({2, 30, 2}, torch::kFloat64);
+  // One block: permuting the tokens permutes its output; changing token 0 changes the others.
+  nn::SelfAttentionBlock block(nn::SelfAttentionBlockOptions(16).numHeads(4));
+  block->to(torch::kFloat64);
+  auto perm = torch::tensor({3, 0, 5, 1, 4, 2});
+  auto y = block(z);
+  EXPECT_LT(maxAbs(block(z.index_select(1, perm)) - y.index_select(1, perm)), 1e-12);
+  auto z2 = z.clone();
+  z2.select(1, 0).add_(torch::randn({2, 16}, torch::kFloat64));  // not a constant: LayerNorm removes those
+  EXPECT_GT(maxAbs(block(z2).narrow(1, 1, 5) - y.narrow(1, 1, 5)), 1e-3);
+  EXPECT_NE(messageOf<lats::ConfigurationError>([] {
+              nn::SelfAttentionBlock(nn::SelfAttentionBlockOptions(10));
+            }).find("multiple of numHeads"),
+            std::string::npos);
+  // The decoder with two blocks: invariant to the order of the tokens, queries independent
+  // of each other and of the chunking.
+  nn::LocalFieldDecoder dec(nn::LocalFieldDecoderOptions(2, 16, 3).hiddenDim(32).depth(2));
+  dec->to(torch::kFloat64);
+  auto u = dec(z, x);
+  EXPECT_LT(maxAbs(dec(z.index_select(1, perm), x) - u), 1e-12);
+  auto idx = torch::tensor({29, 4, 11});
+  EXPECT_LT(maxAbs(dec(z, x.index_select(1, idx)) - u.index_select(1, idx)), 1e-12);
+  nn::LocalFieldDecoder chunked(nn::LocalFieldDecoderOptions(2, 16, 3).hiddenDim(32).depth(2).chunkSize(7));
+  chunked->to(torch::kFloat64);
+  {
+    torch::NoGradGuard g;
+    for (auto& p : chunked->named_parameters()) p.value().copy_(dec->named_parameters()[p.key()]);
+  }
+  EXPECT_LT(maxAbs(chunked(z, x) - u), 1e-12);
+  // The blocks are used: without them (same other weights) the values differ.
+  nn::LocalFieldDecoder flat(nn::LocalFieldDecoderOptions(2, 16, 3).hiddenDim(32));
+  flat->to(torch::kFloat64);
+  {
+    torch::NoGradGuard g;
+    for (auto& p : flat->named_parameters()) p.value().copy_(dec->named_parameters()[p.key()]);
+  }
+  EXPECT_GT(maxAbs(flat(z, x) - u), 1e-3);
+  EXPECT_EQ(dec->named_parameters().size(), flat->named_parameters().size() + 2 * 13);
+}
+
 TEST(DiTBlock, IdentityAtInitialisationThenConditioned) {
   torch::manual_seed(5);
   nn::DiTBlock block(nn::DiTBlockOptions(16, 8).numHeads(4));

@@ -90,4 +90,25 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& q, const torch::Tensor
   return project(partial(q, k, v, bias).finish());
 }
 
+SelfAttentionBlockImpl::SelfAttentionBlockImpl(SelfAttentionBlockOptions options) : options_(std::move(options)) {
+  const auto& o = options_;
+  LATS_CHECK(o.dim() >= 1 && o.numHeads() >= 1 && o.dim() % o.numHeads() == 0 && o.mlpRatio() > 0, ConfigurationError,
+             "SelfAttentionBlock: dim " << o.dim() << " must be a positive multiple of numHeads " << o.numHeads()
+                                        << " and mlpRatio positive, got " << o.mlpRatio());
+  const int64_t d = o.dim(), hidden = static_cast<int64_t>(o.mlpRatio() * static_cast<double>(d));
+  norm1_ = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+  norm2_ = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+  attention_ = register_module("attention", Attention(AttentionOptions(d, d, o.numHeads(), d / o.numHeads())));
+  mlp_ = register_module(
+      "mlp", torch::nn::Sequential(torch::nn::Linear(d, hidden), torch::nn::GELU(), torch::nn::Linear(hidden, d)));
+}
+
+torch::Tensor SelfAttentionBlockImpl::forward(const torch::Tensor& x) {
+  LATS_CHECK(x.dim() == 3 && x.size(2) == options_.dim(), DimensionMismatchError,
+             "SelfAttentionBlock: input must be (batch, tokens, " << options_.dim() << "), got " << x.sizes());
+  auto n = norm1_(x);
+  auto y = x + attention_(n, n, n);
+  return y + mlp_->forward(norm2_(y));
+}
+
 }  // namespace lats::solvers::neural

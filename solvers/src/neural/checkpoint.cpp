@@ -31,6 +31,7 @@ json toJson(const LatentModelConfig& c) {
               {"num_heads", c.numHeads},
               {"num_frequencies", c.numFrequencies},
               {"decoder_hidden", c.decoderHidden},
+              {"decoder_depth", c.decoderDepth},
               {"dynamics_dim", c.dynamicsDim},
               {"dynamics_depth", c.dynamicsDepth},
               {"num_parameters", c.numParameters},
@@ -52,6 +53,8 @@ LatentModelConfig configFromJson(const json& j) {
   c.numHeads = j.at("num_heads").get<int64_t>();
   c.numFrequencies = j.at("num_frequencies").get<int64_t>();
   c.decoderHidden = j.at("decoder_hidden").get<int64_t>();
+  // Absent in checkpoints written before the decoder had token blocks: none.
+  c.decoderDepth = j.value("decoder_depth", int64_t{0});
   c.dynamicsDim = j.at("dynamics_dim").get<int64_t>();
   c.dynamicsDepth = j.at("dynamics_depth").get<int64_t>();
   c.numParameters = j.at("num_parameters").get<int64_t>();

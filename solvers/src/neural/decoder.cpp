@@ -12,7 +12,11 @@ LocalFieldDecoderImpl::LocalFieldDecoderImpl(LocalFieldDecoderOptions options) :
              "LocalFieldDecoder: hiddenDim " << o.hiddenDim() << " must be a multiple of numHeads " << o.numHeads());
   features_ = register_module("features", FourierFeatures(FourierFeaturesOptions(o.coordDim(), o.numFrequencies())));
   const int64_t f = features_->outputDim(), d = o.hiddenDim();
+  LATS_CHECK(o.depth() >= 0, ConfigurationError, "LocalFieldDecoder: depth must be >= 0, got " << o.depth());
   tokenEmbed_ = register_module("token_embed", torch::nn::Linear(o.latentDim(), d));
+  blocks_ = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.depth(); ++i)
+    blocks_->push_back(SelfAttentionBlock(SelfAttentionBlockOptions(d).numHeads(o.numHeads())));
   queryEmbed_ = register_module("query_embed", torch::nn::Linear(f, d));
   attention_ = register_module("attention", Attention(AttentionOptions(d, d, o.numHeads(), d / o.numHeads())));
   norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
@@ -30,6 +34,7 @@ torch::Tensor LocalFieldDecoderImpl::forward(const torch::Tensor& tokens, const 
              "decoder: query coordinates must be (" << tokens.size(0) << ", points, " << o.coordDim() << "), got "
                                                     << coords.sizes());
   auto kv = tokenEmbed_(tokens);
+  for (const auto& block : *blocks_) kv = block->as<SelfAttentionBlockImpl>()->forward(kv);
   auto decodeChunk = [&](const torch::Tensor& x) {
     auto ff = features_(x);
     auto q = queryEmbed_(ff);

@@ -9,16 +9,16 @@ namespace lats::solvers::neural {
 bool LatentModelConfig::operator==(const LatentModelConfig& o) const {
   return architecture == o.architecture && spatialDim == o.spatialDim && numComponents == o.numComponents &&
          numTokens == o.numTokens && tokenDim == o.tokenDim && latentDim == o.latentDim && numHeads == o.numHeads &&
-         numFrequencies == o.numFrequencies && decoderHidden == o.decoderHidden && dynamicsDim == o.dynamicsDim &&
-         dynamicsDepth == o.dynamicsDepth && numParameters == o.numParameters && history == o.history &&
-         dynamics == o.dynamics && refinementSteps == o.refinementSteps && sigmaMin == o.sigmaMin &&
-         encoderChunk == o.encoderChunk;
+         numFrequencies == o.numFrequencies && decoderHidden == o.decoderHidden && decoderDepth == o.decoderDepth &&
+         dynamicsDim == o.dynamicsDim && dynamicsDepth == o.dynamicsDepth && numParameters == o.numParameters &&
+         history == o.history && dynamics == o.dynamics && refinementSteps == o.refinementSteps &&
+         sigmaMin == o.sigmaMin && encoderChunk == o.encoderChunk;
 }
 
 bool LatentModelConfig::sameAutoencoder(const LatentModelConfig& o) const {
   return architecture == o.architecture && spatialDim == o.spatialDim && numComponents == o.numComponents &&
          numTokens == o.numTokens && tokenDim == o.tokenDim && latentDim == o.latentDim && numHeads == o.numHeads &&
-         numFrequencies == o.numFrequencies && decoderHidden == o.decoderHidden;
+         numFrequencies == o.numFrequencies && decoderHidden == o.decoderHidden && decoderDepth == o.decoderDepth;
 }
 
 LatentModelImpl::LatentModelImpl(LatentModelConfig config) : config_(std::move(config)) {
@@ -39,6 +39,7 @@ LatentModelImpl::LatentModelImpl(LatentModelConfig config) : config_(std::move(c
   decoder_ =
       register_module("decoder", LocalFieldDecoder(LocalFieldDecoderOptions(c.spatialDim, c.latentDim, c.numComponents)
                                                        .hiddenDim(c.decoderHidden)
+                                                       .depth(c.decoderDepth)
                                                        .numHeads(c.numHeads)
                                                        .numFrequencies(c.numFrequencies)));
   dynamics_ = register_module("dynamics", LatentTransformer(LatentTransformerOptions(c.latentDim)

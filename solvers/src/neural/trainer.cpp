@@ -71,6 +71,8 @@ const IntOption kLatentDim{"model_latent_dim", 16, "model: latent dimension per 
 const IntOption kHeads{"model_heads", 4, "model: attention heads"};
 const IntOption kFrequencies{"model_frequencies", 8, "model: Fourier frequencies of the position features"};
 const IntOption kDecoderHidden{"model_decoder_hidden", 64, "model: hidden width of the decoder"};
+const IntOption kDecoderDepth{"model_decoder_depth", 0,
+                              "model: self-attention blocks over the latent tokens in the decoder (0: none)"};
 const IntOption kDynDim{"model_dynamics_dim", 64, "model: width of the latent transformer"};
 const IntOption kDynDepth{"model_dynamics_depth", 4, "model: blocks of the latent transformer"};
 const IntOption kHistory{"model_history", 1, "model: latent states the dynamics sees"};
@@ -200,8 +202,9 @@ std::string fingerprint(const TrainerSettings& s) {
      << (s.init.empty() ? "" : ";init=" + s.init) << ";kl=" << s.klWeight << ";unroll=" << s.unroll
      << ";seed=" << s.seed << ";tokens=" << m.numTokens << ";tokenDim=" << m.tokenDim << ";latentDim=" << m.latentDim
      << ";heads=" << m.numHeads << ";freq=" << m.numFrequencies << ";decoder=" << m.decoderHidden
-     << ";dynDim=" << m.dynamicsDim << ";dynDepth=" << m.dynamicsDepth << ";history=" << m.history
-     << ";dynamics=" << m.dynamics << ";refine=" << m.refinementSteps << ";sigmaMin=" << m.sigmaMin;
+     << (m.decoderDepth > 0 ? "x" + std::to_string(m.decoderDepth) : "") << ";dynDim=" << m.dynamicsDim
+     << ";dynDepth=" << m.dynamicsDepth << ";history=" << m.history << ";dynamics=" << m.dynamics
+     << ";refine=" << m.refinementSteps << ";sigmaMin=" << m.sigmaMin;
   return os.str();
 }
 
@@ -350,6 +353,7 @@ struct Trainer {
     cfg.numHeads = m.numHeads;
     cfg.numFrequencies = m.numFrequencies;
     cfg.decoderHidden = m.decoderHidden;
+    cfg.decoderDepth = m.decoderDepth;
     cfg.dynamicsDim = m.dynamicsDim;
     cfg.dynamicsDepth = m.dynamicsDepth;
     cfg.history = m.history;
@@ -850,6 +854,7 @@ TrainerSettings TrainerSettings::fromOptions() {
   m.numHeads = kHeads.get();
   m.numFrequencies = kFrequencies.get();
   m.decoderHidden = kDecoderHidden.get();
+  m.decoderDepth = kDecoderDepth.get();
   m.dynamicsDim = kDynDim.get();
   m.dynamicsDepth = kDynDepth.get();
   m.history = kHistory.get();

@@ -6,7 +6,9 @@
 /// exposed so that attention over points distributed across MPI ranks can be reduced exactly.
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
@@ -57,5 +59,29 @@ class AttentionImpl : public torch::nn::Module {
   torch::nn::Linear toQ_{nullptr}, toK_{nullptr}, toV_{nullptr}, toOut_{nullptr};
 };
 TORCH_MODULE(Attention);
+
+struct SelfAttentionBlockOptions {
+  explicit SelfAttentionBlockOptions(int64_t dim) : dim_(dim) {}
+  TORCH_ARG(int64_t, dim);
+  TORCH_ARG(int64_t, numHeads) = 4;
+  TORCH_ARG(double, mlpRatio) = 4.0;
+};
+
+/// Pre-norm transformer block over a set of tokens:
+/// x <- x + Attn(LN(x)), x <- x + MLP(LN(x)).
+class SelfAttentionBlockImpl : public torch::nn::Module {
+ public:
+  explicit SelfAttentionBlockImpl(SelfAttentionBlockOptions options);
+  /// x (B, N, dim) -> (B, N, dim).
+  torch::Tensor forward(const torch::Tensor& x);
+  const SelfAttentionBlockOptions& options() const { return options_; }
+
+ private:
+  SelfAttentionBlockOptions options_;
+  torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
+  Attention attention_{nullptr};
+  torch::nn::Sequential mlp_{nullptr};
+};
+TORCH_MODULE(SelfAttentionBlock);
 
 }  // namespace lats::solvers::neural

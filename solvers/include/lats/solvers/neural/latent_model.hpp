@@ -29,6 +29,7 @@ struct LatentModelConfig {
   int64_t numHeads = 4;
   int64_t numFrequencies = 8;
   int64_t decoderHidden = 64;
+  int64_t decoderDepth = 0;  ///< self-attention blocks over the tokens in the decoder
   int64_t dynamicsDim = 64;
   int64_t dynamicsDepth = 4;
   int64_t numParameters = 0;

@@ -27,6 +27,7 @@ struct ModelChoices {
   std::int64_t numHeads = 4;
   std::int64_t numFrequencies = 8;
   std::int64_t decoderHidden = 64;
+  std::int64_t decoderDepth = 0;
   std::int64_t dynamicsDim = 64;
   std::int64_t dynamicsDepth = 4;
   std::int64_t history = 1;
