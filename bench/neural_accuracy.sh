@@ -6,7 +6,7 @@
 # relative MSE (physical units, whole horizon) are printed by `lats train` as
 # "test ...: relative MSE reconstruction X, rollout Y".
 #
-#   bench/neural_accuracy.sh [advection|combined|gray_scott|gray_scott_continued|gray_scott_wide|gray_scott_deep|all]
+#   bench/neural_accuracy.sh [advection|combined|gray_scott|gray_scott_continued|gray_scott_wide|gray_scott_deep|gray_scott_more|gray_scott_more_flat|all]
 #
 # Every model: deterministic latent dynamics with a history of 2 states, trained on full
 # meshes (point fraction 1) with 2-step unrolled dynamics, batch and steps as below.
@@ -37,12 +37,14 @@ generate() {
 }
 
 # train CASE AE_STEPS DYN_STEPS OPTIONS...: on CASE's datasets, or DATA's when DATA is set
+# (and TEST_DATA's test set when that is set)
 train() {
   name=$1 ae=$(steps "$2") dyn=$(steps "$3") data=${DATA:-$1}
+  test_data=${TEST_DATA:-$data}
   shift 3
   start=$(date +%s)
   mpiexec --oversubscribe -n "$RANKS" "$LATS" train -lats_train_dataset "$OUT/$data-train.h5" \
-    -lats_train_test_dataset "$OUT/$data-test.h5" -lats_train_output "$OUT/$name-model" \
+    -lats_train_test_dataset "$OUT/$test_data-test.h5" -lats_train_output "$OUT/$name-model" \
     -lats_train_autoencoder_steps "$ae" -lats_train_dynamics_steps "$dyn" -lats_train_progress true \
     -lats_train_point_fraction 1 -lats_train_unroll 2 -lats_threads "$THREADS" "$@" |
     tee "$OUT/$name.log"
@@ -112,6 +114,23 @@ gray_scott_deep() {
     -lats_model_decoder_depth 2 -lats_train_batch 8 -lats_train_validate_every 1000
 }
 
+gray_scott_more() {
+  # Four times gray_scott's training data (1024 trajectories; the first 256 are gray_scott's,
+  # same seed) and the gray_scott_deep model on it, tested on gray_scott's test set.
+  mpiexec --oversubscribe -n "$RANKS" "$LATS" generate -lats_equation gray_scott -lats_mesh_cells 23 \
+    -lats_generate_snapshots 20 -lats_generate_final_time 400 -lats_generate_trajectories 1024 \
+    -lats_generate_seed 1 -lats_generate_parallel trajectories -lats_generate_progress false \
+    -lats_generate_output "$OUT/gray_scott-more-train.h5"
+  DATA=gray_scott-more TEST_DATA=gray_scott train gray_scott-more 10000 4000 -lats_model_history 2 \
+    -lats_model_tokens 32 -lats_model_decoder_depth 2 -lats_train_batch 8 -lats_train_validate_every 1000
+}
+
+gray_scott_more_flat() {
+  # gray_scott_more without the decoder's token blocks (after gray_scott_more, whose data it uses).
+  DATA=gray_scott-more TEST_DATA=gray_scott train gray_scott-more-flat 10000 4000 -lats_model_history 2 \
+    -lats_model_tokens 32 -lats_train_batch 8 -lats_train_validate_every 1000
+}
+
 case $case_name in
   advection) advection ;;
   combined) combined ;;
@@ -119,10 +138,12 @@ case $case_name in
   gray_scott_continued) gray_scott_continued ;;
   gray_scott_wide) gray_scott_wide ;;
   gray_scott_deep) gray_scott_deep ;;
+  gray_scott_more) gray_scott_more ;;
+  gray_scott_more_flat) gray_scott_more_flat ;;
   all) advection; combined; gray_scott ;;
   *)
     echo "neural_accuracy.sh: unknown case '$case_name'; expected advection, combined, gray_scott," \
-      "gray_scott_continued, gray_scott_wide, gray_scott_deep or all" >&2
+      "gray_scott_continued, gray_scott_wide, gray_scott_deep, gray_scott_more, gray_scott_more_flat or all" >&2
     exit 2
     ;;
 esac
