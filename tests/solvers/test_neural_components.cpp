@@ -205,6 +205,10 @@ TEST(Decoder, TokenBlocksMixTokensAndKeepTheQueriesIndependent) {
   }
   EXPECT_GT(maxAbs(flat(z, x) - u), 1e-3);
   EXPECT_EQ(dec->named_parameters().size(), flat->named_parameters().size() + 2 * 13);
+  EXPECT_NE(messageOf<lats::ConfigurationError>([] {
+              nn::LocalFieldDecoder(nn::LocalFieldDecoderOptions(2, 16, 3).hiddenDim(32).depth(-1));
+            }).find("depth must be >= 0, got -1"),
+            std::string::npos);
 }
 
 TEST(DiTBlock, IdentityAtInitialisationThenConditioned) {
