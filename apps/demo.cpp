@@ -445,8 +445,9 @@ int runDemo(Runtime& runtime, const std::string& commandLine) {
                                         : " (resumed at step " + std::to_string(trained.resumedAt) +
                                               "; this run took " + fmt("%.0f", stageSeconds[1].second) + " s)";
     r.heading(2, "Training");
-    r.paragraph("A latent model (encoder from the cell centres to " + std::to_string(train.model.numTokens) +
-                " latent tokens, local neural-field decoder, " + train.model.dynamics +
+    r.paragraph("A latent model (encoder from the cell centres to " +
+                std::to_string(train.model.encoder.integer("num_tokens")) +
+                " latent tokens, local neural-field decoder, " + train.model.dynamics.type() +
                 " transformer dynamics) trained in C++ with LibTorch: " +
                 std::to_string(trained.autoencoderLoss.size()) + " autoencoder steps, then " +
                 std::to_string(trained.dynamicsLoss.size()) + " dynamics steps on frozen latents" + trainedWhen +

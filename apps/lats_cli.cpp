@@ -24,6 +24,7 @@
 #include "lats/solvers/neural/trainer.hpp"
 
 namespace {
+namespace nn = lats::solvers::neural;
 
 struct Verb {
   std::string summary;
@@ -92,6 +93,8 @@ int runInfo(lats::Runtime& runtime) {
     std::printf("ranks: %d (%d on this node), cores on node: %d, threads per rank: %d\n", runtime.size(),
                 runtime.ranksOnNode(), runtime.coresOnNode(), runtime.threadsPerRank());
     std::printf("time steppers: %s\n", lats::join(lats::timeSteppers().names(), ", ").c_str());
+    for (const char* role : {"encoder", "decoder", "dynamics", "sampler"})
+      std::printf("%s: %s\n", role, lats::join(nn::registeredNames(role), ", ").c_str());
   }
   return 0;
 }
@@ -224,6 +227,20 @@ int runRollout(lats::Runtime& runtime, bool bench) {
   return 0;
 }
 
+// Every declared option whose name starts with one of `prefixes`, then `extra`: a verb's
+// list follows the declarations (a new component's -lats_model_ options appear by themselves).
+std::vector<std::string> declaredWith(const std::vector<std::string>& prefixes, std::vector<std::string> extra) {
+  std::vector<std::string> out;
+  for (const auto& spec : lats::Options::declared())
+    for (const auto& p : prefixes)
+      if (spec.name.rfind(p, 0) == 0) {
+        out.push_back(spec.name);
+        break;
+      }
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
+
 // A verb's options plus those of the mesh and initial conditions it builds from options.
 std::vector<std::string> withMeshOptions(std::vector<std::string> options) {
   for (const char* name : {"mesh", "mesh_cells", "mesh_boundary", "mesh_jitter", "mesh_length", "mesh_seed", "ic",
@@ -303,45 +320,7 @@ std::map<std::string, Verb>& verbs() {
         runGenerate}},
       {"train",
        {"train a latent model on a dataset (autoencoder, then latent dynamics); resumes an interrupted run",
-        {"train_dataset",
-         "train_output",
-         "train_stages",
-         "train_autoencoder_steps",
-         "train_dynamics_steps",
-         "train_batch",
-         "train_lr",
-         "train_weight_decay",
-         "train_warmup",
-         "train_clip",
-         "train_ema",
-         "train_validation",
-         "train_point_fraction",
-         "train_points",
-         "train_init",
-         "train_kl",
-         "train_unroll",
-         "train_validate_every",
-         "train_checkpoint_every",
-         "train_stop_after",
-         "train_seed",
-         "train_progress",
-         "train_test_dataset",
-         "model_tokens",
-         "model_token_dim",
-         "model_latent_dim",
-         "model_heads",
-         "model_frequencies",
-         "model_decoder_hidden",
-         "model_decoder_depth",
-         "model_dynamics_dim",
-         "model_dynamics_depth",
-         "model_history",
-         "model_dynamics",
-         "model_refinement_steps",
-         "model_sigma_min",
-         "threads",
-         "log_level"},
-        runTrain}},
+        declaredWith({"train_", "model_"}, {"threads", "log_level"}), runTrain}},
       {"info",
        {"describe this installation (version, ranks, threads, steppers), or a dataset or model checkpoint "
         "(-lats_info_path)",
@@ -356,6 +335,9 @@ void printVerbs() {
   std::printf("usage: lats <verb> [options]    (lats <verb> -help for the verb's options)\n\nverbs:\n");
   std::printf("  %-10s %s\n", "help", "list the verbs");
   for (const auto& [name, verb] : verbs()) std::printf("  %-10s %s\n", name.c_str(), verb.summary.c_str());
+  std::printf("\nregistered components (chosen with -lats_model_encoder, _decoder, _dynamics, _sampler):\n");
+  for (const char* role : {"encoder", "decoder", "dynamics", "sampler"})
+    std::printf("  %-10s %s\n", role, lats::join(nn::registeredNames(role), ", ").c_str());
 }
 
 void printVerbHelp(const std::string& verbName, const Verb& verb) {

@@ -481,7 +481,7 @@ void AssimilatingStepper::setUpBatch(const State& state) {
   I.batch->setUp(I.memberMesh, I.batchState);
   collective(I.world, [&] {
     const auto& info = I.batch->rollout().info();
-    LATS_CHECK(!I.guidedMode || info.dynamics == "diffusion", ModelMismatchError,
+    LATS_CHECK(!I.guidedMode || info.guidance, ModelMismatchError,
                "guided assimilation needs a model with diffusion dynamics; '"
                    << info.checkpoint << "' has " << info.dynamics
                    << " dynamics (train one with -lats_model_dynamics diffusion, or use -lats_da_type letkf)");

@@ -52,11 +52,11 @@ const std::string& checkpoint() {
   s.learningRate = 3e-3;
   s.validateEvery = 1000;
   s.progress = false;
-  s.model.numTokens = 8;
-  s.model.tokenDim = 32;
-  s.model.dynamicsDim = 32;
-  s.model.dynamicsDepth = 2;
-  s.model.dynamics = "diffusion";
+  s.model.setType("dynamics", "diffusion");
+  s.model.set("encoder.num_tokens", std::int64_t{8})
+      .set("encoder.token_dim", std::int64_t{32})
+      .set("dynamics.dim", std::int64_t{32})
+      .set("dynamics.depth", std::int64_t{2});
   nn::trainModel(MPI_COMM_WORLD, s);
   dir = s.output;
   return dir;

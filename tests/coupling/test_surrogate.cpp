@@ -54,11 +54,11 @@ const std::string& checkpoint() {
   s.learningRate = 3e-3;
   s.validateEvery = 1000;
   s.progress = false;
-  s.model.history = 2;
-  s.model.numTokens = 8;
-  s.model.tokenDim = 32;
-  s.model.dynamicsDim = 32;
-  s.model.dynamicsDepth = 2;
+  s.model.set("history", std::int64_t{2})
+      .set("encoder.num_tokens", std::int64_t{8})
+      .set("encoder.token_dim", std::int64_t{32})
+      .set("dynamics.dim", std::int64_t{32})
+      .set("dynamics.depth", std::int64_t{2});
   nn::trainModel(MPI_COMM_WORLD, s);
   dir = s.output;
   return dir;
@@ -110,7 +110,7 @@ std::map<std::int64_t, double> reference(int steps, double shift = 0.0) {
   EXPECT_EQ(md.provenance.at("parameter_names"), "nu");
   const auto p = torch::tensor({(kNu - md.parameterMean[0]) / md.parameterStd[0]}, torch::kFloat32).view({1, 1});
   for (int s = 0; s < steps; ++s) {
-    const auto next = cp.model->step(window, p);
+    const auto next = cp.model->advance(window, p);
     window = torch::cat({window.slice(1, 1), next.unsqueeze(1)}, 1);
   }
   const auto u = cp.model->decode(window.select(1, 1), coords).to(torch::kFloat64) * md.std[0] + md.mean[0];

@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <torch/serialize.h>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "lats/core/error.hpp"
@@ -14,21 +16,24 @@ namespace nn = lats::solvers::neural;
 using lats::test::messageOf;
 
 namespace {
-nn::LatentModelConfig smallConfig() {
-  nn::LatentModelConfig c;
-  c.spatialDim = 2;
-  c.numComponents = 3;
-  c.numTokens = 4;
-  c.tokenDim = 16;
-  c.latentDim = 8;
-  c.numHeads = 2;
-  c.numFrequencies = 4;
-  c.decoderHidden = 16;
-  c.dynamicsDim = 16;
-  c.dynamicsDepth = 1;
-  c.numParameters = 2;
-  c.dynamics = "diffusion";
-  return c;
+nn::ModelDescription smallDescription(const std::string& dynamics = "diffusion") {
+  auto d = nn::ModelDescription::defaults();
+  d.spatialDim = 2;
+  d.numComponents = 3;
+  d.numParameters = 2;
+  d.latentDim = 8;
+  d.dynamics = nn::latentDynamics().defaults(dynamics);
+  d.set("encoder.num_tokens", std::int64_t{4})
+      .set("encoder.token_dim", std::int64_t{16})
+      .set("encoder.num_heads", std::int64_t{2})
+      .set("encoder.num_frequencies", std::int64_t{4})
+      .set("decoder.hidden", std::int64_t{16})
+      .set("decoder.num_heads", std::int64_t{2})
+      .set("decoder.num_frequencies", std::int64_t{4})
+      .set("dynamics.dim", std::int64_t{16})
+      .set("dynamics.depth", std::int64_t{1})
+      .set("dynamics.num_heads", std::int64_t{2});
+  return d;
 }
 nn::ModelMetadata smallMetadata() {
   nn::ModelMetadata m;
@@ -36,6 +41,8 @@ nn::ModelMetadata smallMetadata() {
   m.spatialDim = 2;
   m.mean = {1.0, 0.0, 0.0};
   m.std = {0.5, 0.2, 0.2};
+  m.parameterMean = {0.0, 0.0};
+  m.parameterStd = {1.0, 1.0};
   m.provenance = {{"dataset", "sw.h5"}, {"seed", "7"}};
   return m;
 }
@@ -46,63 +53,141 @@ std::string slurp(const std::string& p) {
   return ss.str();
 }
 void spit(const std::string& p, const std::string& s) { std::ofstream(p) << s; }
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+std::map<std::string, torch::Tensor> readExpected(const std::string& path) {
+  const auto bytes = slurp(path);
+  const auto value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& e : value.toGenericDict()) out[e.key().toStringRef()] = e.value().toTensor();
+  return out;
+}
 }  // namespace
 
 TEST(Checkpoint, RoundTripGivesIdenticalModel) {
   const auto dir = lats::test::sharedTempDir(MPI_COMM_SELF, "ckpt") + "/model";
   torch::manual_seed(1);
-  nn::LatentModel model(smallConfig());
+  nn::LatentModel model(smallDescription());
   nn::saveCheckpoint(dir, model, smallMetadata());
   auto cp = nn::loadCheckpoint(dir);
-  EXPECT_TRUE(cp.config == smallConfig());
+  EXPECT_TRUE(cp.description == model->description());
+  EXPECT_EQ(cp.description.dynamics.type(), "diffusion");
+  EXPECT_EQ(cp.description.dynamics.text("sampler"), "refine");
+  EXPECT_EQ(cp.description.encoder.integer("num_tokens"), 4);
   EXPECT_EQ(cp.metadata.fields.size(), 2u);
   EXPECT_EQ(cp.metadata.fields[1].components[1], "hu_y");
   EXPECT_EQ(cp.metadata.std[0], 0.5);
   EXPECT_EQ(cp.metadata.provenance.at("dataset"), "sw.h5");
   EXPECT_FALSE(cp.metadata.provenance.at("lats_version").empty());
+  // model.json holds one block per component.
+  const auto text = slurp(dir + "/model.json");
+  EXPECT_NE(text.find("\"format_version\": 2"), std::string::npos);
+  EXPECT_NE(text.find("\"type\": \"cross_attention\""), std::string::npos);
+  EXPECT_NE(text.find("\"type\": \"local_field\""), std::string::npos);
   model->eval();
   torch::NoGradGuard g;
   auto x = torch::rand({2, 50, 2}), u = torch::randn({2, 50, 3}), p = torch::rand({2, 2});
   auto z = model->encode(x, u);
   EXPECT_TRUE(torch::equal(cp.model->encode(x, u), z));
   EXPECT_TRUE(torch::equal(cp.model->decode(z, x), model->decode(z, x)));
-  EXPECT_TRUE(torch::equal(cp.model->step(z, p), model->step(z, p)));
-  EXPECT_TRUE(torch::equal(cp.model->refiner()->sample(z, 2, 9, p), model->refiner()->sample(z, 2, 9, p)));
+  EXPECT_TRUE(torch::equal(cp.model->advance(z, p, {9, 10}), model->advance(z, p, {9, 10})));
+  EXPECT_FALSE(torch::equal(model->advance(z, p, {9, 10}), model->advance(z, p, {11, 12})));
+}
+
+// Checkpoints written by the code before the component registries (format 1, made by
+// tests/data/checkpoints/make_v1_fixture.cpp at commit 321d039) load and give bit-identical
+// outputs: encoding, decoding, the deterministic step, diffusion samples per stream.
+TEST(Checkpoint, FormatOneCheckpointsGiveTheSameOutputsBitForBit) {
+  const std::string root = std::string(LATS_TEST_SOURCE_DIR) + "/data/checkpoints/";
+  for (const std::string name : {"v1_deterministic", "v1_diffusion", "v1_diffusion_history2"}) {
+    SCOPED_TRACE(name);
+    auto cp = nn::loadCheckpoint(root + name);
+    const auto e = readExpected(root + name + "/expected.pt");
+    torch::NoGradGuard g;
+    const auto z = cp.model->encode(e.at("coords"), e.at("values"));
+    EXPECT_TRUE(torch::equal(z, e.at("latent")));
+    EXPECT_TRUE(torch::equal(cp.model->decode(e.at("latent"), e.at("coords")), e.at("decoded")));
+    if (name == "v1_deterministic") {
+      EXPECT_EQ(cp.description.dynamics.type(), "deterministic");
+      EXPECT_EQ(cp.description.decoder.integer("depth"), 1);
+      EXPECT_TRUE(torch::equal(cp.model->advance(e.at("window"), e.at("parameters")), e.at("step")));
+    } else {
+      // The refiner of a format-1 model is conditioned on the last state of the window.
+      EXPECT_EQ(cp.description.dynamics.integer("conditioning"), 1);
+      EXPECT_TRUE(torch::equal(cp.model->advance(e.at("window"), e.at("parameters"), {9, 10}), e.at("samples")));
+      // Its unused transformer is gone: every tensor of the model is the encoder's,
+      // bottleneck's, decoder's or the refiner's (now "dynamics.").
+      for (const auto& p : cp.model->named_parameters()) EXPECT_EQ(p.key().find("refiner."), std::string::npos);
+    }
+  }
 }
 
 TEST(Checkpoint, DecoderTokenBlocksRoundTripAndOlderFilesHaveNone) {
   const auto dir = lats::test::sharedTempDir(MPI_COMM_SELF, "ckpt") + "/deep";
-  auto deep = smallConfig();
-  deep.decoderDepth = 2;
+  auto deep = smallDescription();
+  deep.set("decoder.depth", std::int64_t{2});
   torch::manual_seed(3);
   nn::LatentModel model(deep);
   nn::saveCheckpoint(dir, model, smallMetadata());
   auto cp = nn::loadCheckpoint(dir);
-  EXPECT_EQ(cp.config.decoderDepth, 2);
-  EXPECT_FALSE(cp.config.sameAutoencoder(smallConfig()));
+  EXPECT_EQ(cp.description.decoder.integer("depth"), 2);
+  EXPECT_FALSE(cp.description.sameAutoencoder(nn::LatentModel(smallDescription())->description()));
   model->eval();
   torch::NoGradGuard g;
   auto x = torch::rand({2, 50, 2}), z = torch::randn({2, 4, 8});
   EXPECT_TRUE(torch::equal(cp.model->decode(z, x), model->decode(z, x)));
-  // A model.json written before the decoder had token blocks has no decoder_depth: none.
+  // A model.json written before the decoder had token blocks has no decoder depth: none.
   const auto old = lats::test::sharedTempDir(MPI_COMM_SELF, "ckpt") + "/shallow";
-  nn::LatentModel shallow(smallConfig());
+  nn::LatentModel shallow(smallDescription());
   nn::saveCheckpoint(old, shallow, smallMetadata());
   auto text = slurp(old + "/model.json");
-  const auto at = text.find("\"decoder_depth\"");
+  const auto at = text.find("\"depth\": 0");
   ASSERT_NE(at, std::string::npos);
   text.erase(at, text.find('\n', at) + 1 - at);
   spit(old + "/model.json", text);
   auto loaded = nn::loadCheckpoint(old);
-  EXPECT_EQ(loaded.config.decoderDepth, 0);
+  EXPECT_EQ(loaded.description.decoder.integer("depth"), 0);
   shallow->eval();
   EXPECT_TRUE(torch::equal(loaded.model->decode(z, x), shallow->decode(z, x)));
+}
+
+TEST(Checkpoint, ComponentDescriptionsAreCheckedWithClearMessages) {
+  const auto base = lats::test::sharedTempDir(MPI_COMM_SELF, "ckpt");
+  const auto dir = base + "/described";
+  torch::manual_seed(4);
+  nn::LatentModel model(smallDescription());
+  nn::saveCheckpoint(dir, model, smallMetadata());
+  const std::string good = slurp(dir + "/model.json");
+  auto messageFor = [&](const std::string& text) {
+    spit(dir + "/model.json", text);
+    return messageOf<lats::FileFormatError>([&] { nn::loadCheckpoint(dir); });
+  };
+  auto msg = messageFor(replaced(good, "\"type\": \"diffusion\"", "\"type\": \"difusion\""));
+  EXPECT_NE(msg.find("unknown latent dynamics 'difusion'. Did you mean 'diffusion'?"), std::string::npos) << msg;
+  msg = messageFor(replaced(good, "\"num_tokens\": 4", "\"num_tokens\": 0"));
+  EXPECT_NE(msg.find("'num_tokens' is 0; it must be finite and in [1, 4096] (option -lats_model_tokens"),
+            std::string::npos)
+      << msg;
+  msg = messageFor(replaced(good, "\"sampler\": \"refine\"", "\"sampler\": 3"));
+  EXPECT_NE(msg.find("'sampler' is an integer ('3'); expected a text"), std::string::npos) << msg;
+  msg = messageFor(replaced(good, "\"num_tokens\": 4", "\"num_tokenz\": 4"));
+  EXPECT_NE(msg.find("has no hyper-parameter 'num_tokenz'. Did you mean 'num_tokens'?"), std::string::npos) << msg;
+  msg = messageFor(replaced(good, "\"sampler\": \"refine\"", "\"sampler\": \"hune\""));
+  EXPECT_NE(msg.find("unknown sampler 'hune'. Did you mean 'heun'?"), std::string::npos) << msg;
+  msg = messageFor(replaced(good, "\"num_heads\": 2", "\"num_heads\": 0"));
+  EXPECT_NE(msg.find("'num_heads' is 0; it must be finite and in [1, 256]"), std::string::npos) << msg;
+  spit(dir + "/model.json", good);
+  EXPECT_NO_THROW(nn::loadCheckpoint(dir));
 }
 
 TEST(Checkpoint, WeightsAreReadableByPyTorch) {
   const auto dir = lats::test::sharedTempDir(MPI_COMM_SELF, "ckpt") + "/model";
   torch::manual_seed(2);
-  nn::LatentModel model(smallConfig());
+  nn::LatentModel model(smallDescription());
   nn::saveCheckpoint(dir, model, smallMetadata());
   const auto params = model->named_parameters();
   const double expected = params["encoder.queries"].sum().item<double>();
@@ -124,7 +209,7 @@ TEST(Checkpoint, BadFilesGetClearErrors) {
   const auto base = lats::test::sharedTempDir(MPI_COMM_SELF, "ckpt");
   const auto dir = base + "/model";
   torch::manual_seed(3);
-  nn::LatentModel model(smallConfig());
+  nn::LatentModel model(smallDescription());
   nn::saveCheckpoint(dir, model, smallMetadata());
   const std::string good = slurp(dir + "/model.json");
 
@@ -135,12 +220,10 @@ TEST(Checkpoint, BadFilesGetClearErrors) {
   spit(dir + "/model.json", good.substr(0, good.size() / 2));  // truncated
   EXPECT_NE(messageOf<lats::FileFormatError>([&] { nn::loadCheckpoint(dir); }).find("is not valid JSON"),
             std::string::npos);
-  std::string v2 = good;
-  v2.replace(v2.find("\"format_version\": 1"), 19, "\"format_version\": 2");
-  spit(dir + "/model.json", v2);
+  spit(dir + "/model.json", replaced(good, "\"format_version\": 2", "\"format_version\": 3"));
   EXPECT_NE(messageOf<lats::FileFormatError>([&] {
               nn::loadCheckpoint(dir);
-            }).find("has format version 2, this LaTS reads version 1"),
+            }).find("has format version 3, this LaTS reads versions 1 to 2"),
             std::string::npos);
   std::string wider = good;
   wider.replace(wider.find("\"token_dim\": 16"), 15, "\"token_dim\": 32");

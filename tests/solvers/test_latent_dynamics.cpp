@@ -6,99 +6,142 @@
 #include <cstdio>
 
 #include "lats/core/error.hpp"
-#include "lats/solvers/neural/latent_dynamics.hpp"
+#include "lats/solvers/neural/diffusion_refiner.hpp"
+#include "lats/solvers/neural/latent_transformer.hpp"
 #include "test_support.hpp"
 
 namespace nn = lats::solvers::neural;
 using lats::test::messageOf;
 
-TEST(NoiseSchedule, MinimumNoiseLevels) {
-  const auto s = nn::NoiseSchedule::minimumNoise(4, 1e-3);
-  ASSERT_EQ(s.steps(), 4);
-  EXPECT_DOUBLE_EQ(s.sigma[0], 1.0);
-  EXPECT_DOUBLE_EQ(s.alpha[0], 0.0);
-  EXPECT_NEAR(s.sigma[4], 1e-3, 1e-15);
-  EXPECT_NEAR(s.sigma[2], std::sqrt(1e-3), 1e-15);
-  for (int k = 0; k <= 4; ++k) EXPECT_NEAR(s.alpha[k] * s.alpha[k] + s.sigma[k] * s.sigma[k], 1.0, 1e-14);
-  EXPECT_NE(
-      messageOf<lats::ConfigurationError>([] { nn::NoiseSchedule::minimumNoise(3, 1.5); }).find("0 < sigmaMin < 1"),
-      std::string::npos);
-}
+namespace {
 
-TEST(Refine, SampleStatisticsMatchTheAnalyticGaussianCase) {
-  // Data x0 ~ N(m, s^2) per entry. The exact denoiser is E[x0 | x_k] = m + g_k (x_k - alpha_k m),
-  // g_k = alpha_k s^2 / (alpha_k^2 s^2 + sigma_k^2), and v = (alpha_k x_k - E[x0|x_k]) / sigma_k.
-  // With it the refiner's output is Gaussian with mean m and variance V_K, where
-  // V_0 = 0 and V_k = g_k^2 (alpha_k^2 V_{k-1} + sigma_k^2).
-  const double m = 1.5, s = 0.7;
-  const auto sched = nn::NoiseSchedule::minimumNoise(3, 0.05);
-  auto gain = [&](int k) {
-    const double a = sched.alpha[k], sg = sched.sigma[k];
-    return a * s * s / (a * a * s * s + sg * sg);
-  };
-  auto v = [&](const torch::Tensor& x, int k) {
-    const double a = sched.alpha[k], sg = sched.sigma[k];
-    auto x0 = m + gain(k) * (x - a * m);
-    return (a * x - x0) / sg;
-  };
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(123);
-  const int64_t n = 200000;
-  auto noise = [&](int) { return at::randn({n}, gen, torch::kFloat64); };
-  auto x = nn::refine(sched, v, noise);
-  double var = 0.0;
-  for (int k = 1; k <= sched.steps(); ++k) {
-    const double g = gain(k);
-    var = g * g * (sched.alpha[k] * sched.alpha[k] * var + sched.sigma[k] * sched.sigma[k]);
-  }
-  const double mean = x.mean().item<double>(), empVar = x.var().item<double>();
-  std::printf("[refine] mean %.5f (exact %.5f), variance %.5f (exact %.5f, data %.5f)\n", mean, m, empVar, var, s * s);
-  EXPECT_NEAR(mean, m, 4 * std::sqrt(var / n));
-  EXPECT_NEAR(empVar / var, 1.0, 0.02);
-  // The refiner is a few-step refinement, not a full reverse diffusion: its spread stays
-  // below the data's (here about 0.21 of it), which is why it refines a forecast rather than
-  // sampling the whole distribution.
-  EXPECT_LT(var, 0.5 * s * s);
-}
-
-TEST(DiffusionRefiner, SeededEnsembleSamplingIsReproducible) {
-  torch::manual_seed(1);
-  nn::DiffusionRefiner model(nn::DiffusionRefinerOptions(4).dim(16).depth(1).numHeads(2).numTokens(5));
-  auto current = torch::randn({2, 5, 4});
-  auto a = model->sample(current, 3, 77);
-  auto b = model->sample(current, 3, 77);
-  ASSERT_EQ(a.sizes(), (torch::IntArrayRef{3, 2, 5, 4}));
-  EXPECT_TRUE(torch::equal(a, b));
-  EXPECT_FALSE(torch::equal(a[0], a[1]));                             // members differ
-  EXPECT_TRUE(torch::equal(model->sample(current, 1, 78)[0], a[1]));  // member i uses seed + i
-  EXPECT_NE(messageOf<lats::DimensionMismatchError>([&] {
-              model->sample(torch::randn({2, 6, 4}), 1, 0);
-            }).find("built for 5 latent tokens, got 6"),
-            std::string::npos);
-}
-
-TEST(DiffusionRefiner, LearnsAConditionalMapAndSamplesIt) {
-  // next = 0.5 * current + 0.2 exactly: the refiner must learn to sample (close to) it.
-  torch::manual_seed(2);
-  nn::DiffusionRefiner model(
-      nn::DiffusionRefinerOptions(2).dim(32).depth(2).numHeads(2).refinementSteps(3).sigmaMin(0.05));
-  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(2e-3).weight_decay(0.0));
+/// Trains `model` on (window -> next) pairs drawn by `make` through its own loss().
+template <class Make>
+std::pair<double, double> train(nn::LatentDynamics& model, int iterations, Make make) {
+  torch::optim::AdamW opt(model.parameters(), torch::optim::AdamWOptions(2e-3).weight_decay(0.0));
   double first = 0, last = 0;
-  for (int it = 0; it < 500; ++it) {
-    auto current = torch::randn({32, 4, 2});
-    auto loss = model->loss(0.5 * current + 0.2, current);
+  for (int it = 0; it < iterations; ++it) {
+    nn::DynamicsBatch batch;
+    std::tie(batch.window, batch.targets) = make();
+    batch.generator = at::make_generator<at::CPUGeneratorImpl>(1000 + it);
+    batch.globalBatch = batch.window.size(0);
+    auto loss = model.loss(batch);
     opt.zero_grad();
     loss.backward();
     opt.step();
     if (it == 0) first = loss.item<double>();
     last = 0.9 * last + 0.1 * loss.item<double>();
   }
-  auto current = torch::randn({8, 4, 2});
-  auto samples = model->sample(current, 4, 5);
-  const double err = (samples - (0.5 * current + 0.2)).pow(2).mean().item<double>();
-  const double ref = (0.5 * current + 0.2).pow(2).mean().item<double>();
+  return {first, last};
+}
+
+std::vector<std::uint64_t> streams(std::int64_t n, std::uint64_t first) {
+  std::vector<std::uint64_t> out;
+  for (std::int64_t i = 0; i < n; ++i) out.push_back(first + static_cast<std::uint64_t>(i));
+  return out;
+}
+
+}  // namespace
+
+TEST(LatentDynamics, RegistryBuildsEachTypeFromItsDescription) {
+  EXPECT_EQ(nn::latentDynamics().names(), (std::vector<std::string>{"deterministic", "diffusion"}));
+  nn::ModelShape shape;
+  shape.latentDim = 3;
+  shape.numTokens = 4;
+  shape.history = 2;
+  for (const auto& name : nn::latentDynamics().names()) {
+    auto config = nn::latentDynamics().defaults(name).set("dim", std::int64_t{16}).set("depth", std::int64_t{1});
+    auto model = nn::latentDynamics().create(config, shape);
+    EXPECT_EQ(model->type(), name);
+    EXPECT_EQ(model->history(), 2);
+    EXPECT_TRUE(model->config() == config) << name;  // what it writes is what built it
+  }
+  EXPECT_NE(messageOf<lats::ConfigurationError>([&] {
+              nn::latentDynamics().create(nn::ComponentConfig("difusion"), shape);
+            }).find("unknown latent dynamics 'difusion'. Did you mean 'diffusion'?"),
+            std::string::npos);
+  auto bad = nn::latentDynamics().defaults("diffusion").set("refinement_steps", std::int64_t{0});
+  EXPECT_NE(messageOf<lats::ConfigurationError>([&] {
+              nn::latentDynamics().create(bad, shape);
+            }).find("'refinement_steps' is 0; it must be finite and in [1, 1000] (option -lats_model_refinement_steps"),
+            std::string::npos);
+}
+
+TEST(DiffusionRefiner, SeededSamplingIsReproducibleAndPerEntry) {
+  torch::manual_seed(1);
+  nn::DiffusionRefiner model(nn::DiffusionRefinerOptions(4).dim(16).depth(1).numHeads(2).numTokens(5));
+  const auto window = torch::randn({1, 1, 5, 4}).expand({3, 1, 5, 4}).contiguous();
+  auto a = model->advance(window, {}, streams(3, 77));
+  auto b = model->advance(window, {}, streams(3, 77));
+  ASSERT_EQ(a.sizes(), (torch::IntArrayRef{3, 5, 4}));
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_FALSE(torch::equal(a[0], a[1]));  // entries differ by their streams
+  // Entry i depends on its stream only, not on the batch it is computed in.
+  EXPECT_TRUE(torch::equal(model->advance(window.slice(0, 1, 2), {}, {78})[0], a[1]));
+  EXPECT_NE(messageOf<lats::DimensionMismatchError>([&] {
+              model->advance(torch::randn({2, 1, 6, 4}), {}, {1, 2});
+            }).find("built for 5 latent tokens, got 6"),
+            std::string::npos);
+  EXPECT_NE(messageOf<lats::DimensionMismatchError>([&] {
+              model->advance(window, {}, {1});
+            }).find("1 random streams for 3 batch entries"),
+            std::string::npos);
+}
+
+TEST(DiffusionRefiner, LearnsAConditionalMapAndEverySamplerSamplesIt) {
+  // next = 0.5 * current + 0.2 exactly: the refiner must learn to sample (close to) it.
+  torch::manual_seed(2);
+  nn::DiffusionRefiner model(
+      nn::DiffusionRefinerOptions(2).dim(32).depth(2).numHeads(2).refinementSteps(3).sigmaMin(0.05));
+  const auto [first, last] = train(*model, 500, [] {
+    auto current = torch::randn({32, 1, 4, 2});
+    return std::make_pair(current, (0.5 * current + 0.2));
+  });
+  auto current = torch::randn({8, 1, 4, 2});
+  auto samples = model->advance(current, {}, streams(8, 5));
+  const auto truth = 0.5 * current.select(1, 0) + 0.2;
+  const double ref = truth.pow(2).mean().item<double>();
+  const double err = (samples - truth).pow(2).mean().item<double>();
   std::printf("[refiner] v-loss %.3e -> %.3e, sample relative mse %.3e\n", first, last, err / ref);
   EXPECT_LT(last, 0.2 * first);
   EXPECT_LT(err / ref, 0.05);
+  // The same weights under an ODE sampler (a run-time choice of the model description).
+  for (const std::string sampler : {"euler", "heun"}) {
+    nn::DiffusionRefiner other(
+        nn::DiffusionRefinerOptions(2).dim(32).depth(2).numHeads(2).refinementSteps(3).sigmaMin(0.05).sampler(sampler));
+    torch::NoGradGuard g;
+    auto dst = other->named_parameters();
+    for (const auto& p : model->named_parameters()) dst[p.key()].copy_(p.value());
+    const double e = (other->advance(current, {}, streams(8, 5)) - truth).pow(2).mean().item<double>();
+    std::printf("[refiner, %s] sample relative mse %.3e\n", sampler.c_str(), e / ref);
+    EXPECT_LT(e / ref, 0.1) << sampler;
+  }
+}
+
+TEST(DiffusionRefiner, ConditionsOnTheWholeWindowByDefault) {
+  // next = now - 0.5 (now - prev) needs both states: a refiner that sees the whole window
+  // learns it, one that sees only the last state (format-1 checkpoints) cannot.
+  auto make = [] {
+    auto window = torch::randn({32, 2, 4, 2});
+    auto now = window.select(1, 1), prev = window.select(1, 0);
+    return std::make_pair(window, (now - 0.5 * (now - prev)).unsqueeze(1));
+  };
+  auto error = [&](std::int64_t conditioning) {
+    torch::manual_seed(4);
+    nn::DiffusionRefiner model(
+        nn::DiffusionRefinerOptions(2).dim(32).depth(2).numHeads(2).sigmaMin(0.05).history(2).conditioning(
+            conditioning));
+    EXPECT_EQ(model->conditioningStates(), conditioning == 0 ? 2 : conditioning);
+    train(*model, 400, make);
+    torch::manual_seed(5);
+    const auto [window, next] = make();
+    const auto s = model->advance(window, {}, streams(32, 9));
+    return (s - next.select(1, 0)).pow(2).mean().item<double>() / next.pow(2).mean().item<double>();
+  };
+  const double whole = error(0), last = error(1);
+  std::printf("[refiner conditioning] relative mse: whole window %.3e, last state %.3e\n", whole, last);
+  EXPECT_LT(whole, 0.05);
+  EXPECT_LT(whole, 0.25 * last);
 }
 
 TEST(LatentTransformer, LearnsALinearLatentStepWithHistoryAndParameters) {
@@ -123,6 +166,15 @@ TEST(LatentTransformer, LearnsALinearLatentStepWithHistoryAndParameters) {
   }
   std::printf("[latent transformer] mse %.3e -> %.3e\n", first, last);
   EXPECT_LT(last, 0.1 * first);
+  // The interface's advance() is the forward pass; its loss() the unrolled MSE.
+  auto h = torch::randn({2, 2, 4, 3}), p = torch::rand({2, 1});
+  EXPECT_TRUE(torch::equal(model->advance(h, p, {}), model(h, p)));
+  nn::DynamicsBatch batch;
+  batch.window = h;
+  batch.parameters = p;
+  const auto one = model(h, p), two = model(torch::stack({h.select(1, 1), one}, 1), p);
+  batch.targets = torch::stack({one, two}, 1).detach();
+  EXPECT_LT(model->loss(batch).item<double>(), 1e-12);  // its own two-step rollout
   EXPECT_NE(messageOf<lats::DimensionMismatchError>([&] {
               model(torch::randn({2, 2, 4, 3}));
             }).find("expected parameters of shape (2, 1)"),
@@ -130,5 +182,10 @@ TEST(LatentTransformer, LearnsALinearLatentStepWithHistoryAndParameters) {
   EXPECT_NE(messageOf<lats::DimensionMismatchError>([&] {
               model(torch::randn({2, 3, 4, 3}), torch::rand({2, 1}));
             }).find("expected (batch, 2, tokens, 3)"),
+            std::string::npos);
+  nn::Guidance none = [](const torch::Tensor& x0, double) { return x0.sum(); };
+  EXPECT_NE(messageOf<lats::ModelMismatchError>([&] {
+              model->advance(h, p, {}, &none);
+            }).find("guided sampling needs a generative dynamics"),
             std::string::npos);
 }

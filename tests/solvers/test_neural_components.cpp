@@ -297,16 +297,49 @@ TEST(DistributedEncoding, EveryRankGetsTheSingleRankTokens) {
   const int64_t n = 301, r = comm.rank(), p = comm.size();
   const int64_t begin = p == 1 ? 0 : (r == 0 ? 0 : 200), end = p == 1 ? n : (r == 0 ? 200 : n);
   auto tokens =
-      nn::encodeDistributed(enc, x.narrow(1, begin, end - begin), u.narrow(1, begin, end - begin), MPI_COMM_WORLD);
+      nn::encodeDistributed(*enc, x.narrow(1, begin, end - begin), u.narrow(1, begin, end - begin), MPI_COMM_WORLD);
   const double rel = maxAbs(tokens - single) / maxAbs(single);
   EXPECT_LT(rel, 1e-10) << "relative difference " << rel;
   // A rank with no points at all still takes part.
   auto empty =
-      nn::encodeDistributed(enc, r == 0 ? x : x.narrow(1, 0, 0), r == 0 ? u : u.narrow(1, 0, 0), MPI_COMM_WORLD);
+      nn::encodeDistributed(*enc, r == 0 ? x : x.narrow(1, 0, 0), r == 0 ? u : u.narrow(1, 0, 0), MPI_COMM_WORLD);
   EXPECT_LT(maxAbs(empty - single) / maxAbs(single), 1e-10);
   // A shape error on one rank fails every rank.
   auto bad = r == p - 1 ? torch::zeros({2, 3, 2}, torch::kFloat64) : u.narrow(1, 0, 3);
   const auto msg = messageOf<lats::DimensionMismatchError>(
-      [&] { nn::encodeDistributed(enc, x.narrow(1, 0, 3), bad, MPI_COMM_WORLD); });
+      [&] { nn::encodeDistributed(*enc, x.narrow(1, 0, 3), bad, MPI_COMM_WORLD); });
   EXPECT_NE(msg.find("encoder: values must be"), std::string::npos) << msg;
+}
+
+TEST(ComponentRegistries, EncodersAndDecodersAreBuiltByNameFromTheirDescriptions) {
+  nn::ModelShape shape;
+  shape.spatialDim = 2;
+  shape.numComponents = 3;
+  shape.latentDim = 8;
+  EXPECT_EQ(nn::encoders().names(), (std::vector<std::string>{"cross_attention"}));
+  EXPECT_EQ(nn::decoders().names(), (std::vector<std::string>{"local_field"}));
+  auto ec = nn::encoders().defaults("cross_attention").set("num_tokens", std::int64_t{6});
+  auto enc = nn::encoders().create(ec, shape);
+  EXPECT_EQ(enc->numTokens(), 6);
+  EXPECT_TRUE(enc->config() == ec);
+  auto dc = nn::decoders().defaults("local_field").set("depth", std::int64_t{1});
+  auto dec = nn::decoders().create(dc, shape);
+  EXPECT_TRUE(dec->config() == dc);
+  torch::NoGradGuard g;
+  auto x = torch::rand({1, 30, 2}), u = torch::randn({1, 30, 3});
+  EXPECT_EQ(dec->forward(torch::randn({1, 6, 8}), x).sizes(), (torch::IntArrayRef{1, 30, 3}));
+  // The chunk size is a run-time setting: the result does not depend on it.
+  const auto whole = enc->forward(x, u);
+  enc->setChunkSize(7);
+  EXPECT_TRUE(torch::allclose(enc->forward(x, u), whole, 1e-5, 1e-6));
+  EXPECT_TRUE(ec.equals(enc->config(), nn::encoders().entry("cross_attention").schema, true));
+  EXPECT_FALSE(ec.equals(enc->config(), nn::encoders().entry("cross_attention").schema, false));
+  EXPECT_NE(lats::test::messageOf<lats::ConfigurationError>([&] {
+              nn::encoders().create(nn::ComponentConfig("cross_atention"), shape);
+            }).find("unknown encoder 'cross_atention'. Did you mean 'cross_attention'?"),
+            std::string::npos);
+  EXPECT_NE(lats::test::messageOf<lats::ConfigurationError>([&] {
+              nn::decoders().create(nn::decoders().defaults("local_field").set("hidden", std::int64_t{-3}), shape);
+            }).find("'hidden' is -3; it must be finite and in [1, 4096] (option -lats_model_decoder_hidden"),
+            std::string::npos);
 }

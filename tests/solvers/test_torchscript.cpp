@@ -38,15 +38,17 @@ TEST(TorchScript, ImportedModelWorksInPlaceOfANativeOne) {
   EXPECT_TRUE(torch::allclose(y[1][6], 0.5 * u[1].mean(0)));
 
   // The native model goes through the same interface.
-  nn::LatentModelConfig c;
+  auto c = nn::ModelDescription::defaults();
   c.numComponents = 3;
-  c.numTokens = 4;
-  c.tokenDim = 16;
   c.latentDim = 8;
-  c.numHeads = 2;
-  c.decoderHidden = 16;
-  c.dynamicsDim = 16;
-  c.dynamicsDepth = 1;
+  c.set("encoder.num_tokens", std::int64_t{4})
+      .set("encoder.token_dim", std::int64_t{16})
+      .set("encoder.num_heads", std::int64_t{2})
+      .set("decoder.hidden", std::int64_t{16})
+      .set("decoder.num_heads", std::int64_t{2})
+      .set("dynamics.dim", std::int64_t{16})
+      .set("dynamics.depth", std::int64_t{1})
+      .set("dynamics.num_heads", std::int64_t{2});
   std::vector<std::unique_ptr<nn::LatentOperator>> ops;
   ops.push_back(std::move(op));
   ops.push_back(nn::makeNativeOperator(nn::LatentModel(c)));

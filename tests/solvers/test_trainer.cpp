@@ -86,15 +86,17 @@ nn::TrainerSettings smallSettings(const std::string& dataset, const std::string&
   s.validation = 0.2;
   s.progress = false;
   s.seed = 3;
-  auto& m = s.model;
-  m.numTokens = 4;
-  m.tokenDim = 16;
-  m.latentDim = 4;
-  m.numHeads = 2;
-  m.numFrequencies = 4;
-  m.decoderHidden = 16;
-  m.dynamicsDim = 16;
-  m.dynamicsDepth = 1;
+  s.model.set("latent_dim", std::int64_t{4})
+      .set("encoder.num_tokens", std::int64_t{4})
+      .set("encoder.token_dim", std::int64_t{16})
+      .set("encoder.num_heads", std::int64_t{2})
+      .set("encoder.num_frequencies", std::int64_t{4})
+      .set("decoder.hidden", std::int64_t{16})
+      .set("decoder.num_heads", std::int64_t{2})
+      .set("decoder.num_frequencies", std::int64_t{4})
+      .set("dynamics.dim", std::int64_t{16})
+      .set("dynamics.depth", std::int64_t{1})
+      .set("dynamics.num_heads", std::int64_t{2});
   return s;
 }
 
@@ -187,10 +189,10 @@ nn::TrainerSettings reconstructionSettings(const std::string& data, const std::s
   s.pointFraction = 1.0;  // encode from every point of a sample
   s.validateEvery = 400;
   s.checkpointEvery = 400;
-  s.model.tokenDim = 32;
-  s.model.latentDim = 8;
-  s.model.numTokens = 8;
-  s.model.decoderHidden = 32;
+  s.model.set("encoder.token_dim", std::int64_t{32})
+      .set("latent_dim", std::int64_t{8})
+      .set("encoder.num_tokens", std::int64_t{8})
+      .set("decoder.hidden", std::int64_t{32});
   return s;
 }
 
@@ -293,7 +295,7 @@ TEST(Trainer, StartsFromTheWeightsOfACheckpoint) {
   EXPECT_EQ(autoencoderOnly, 0.0) << "-lats_train_stages dynamics did not keep -lats_train_init's autoencoder";
   EXPECT_GT(dynamicsOnly, 0.0) << "the dynamics did not train";
   t.output = dir + "/other";
-  t.model.tokenDim = 32;
+  t.model.set("encoder.token_dim", std::int64_t{32});
   const auto m = lats::test::messageOf<lats::ConfigurationError>([&] { nn::trainModel(MPI_COMM_WORLD, t); });
   EXPECT_NE(m.find("-lats_train_init " + dir + "/first: its autoencoder differs"), std::string::npos) << m;
   t.init = dir + "/nowhere";

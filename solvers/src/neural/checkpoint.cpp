@@ -21,49 +21,108 @@ namespace {
 
 using json = nlohmann::json;
 
-json toJson(const LatentModelConfig& c) {
-  return json{{"architecture", c.architecture},
-              {"spatial_dim", c.spatialDim},
-              {"num_components", c.numComponents},
-              {"num_tokens", c.numTokens},
-              {"token_dim", c.tokenDim},
-              {"latent_dim", c.latentDim},
-              {"num_heads", c.numHeads},
-              {"num_frequencies", c.numFrequencies},
-              {"decoder_hidden", c.decoderHidden},
-              {"decoder_depth", c.decoderDepth},
-              {"dynamics_dim", c.dynamicsDim},
-              {"dynamics_depth", c.dynamicsDepth},
-              {"num_parameters", c.numParameters},
-              {"history", c.history},
-              {"dynamics", c.dynamics},
-              {"refinement_steps", c.refinementSteps},
-              {"sigma_min", c.sigmaMin},
-              {"encoder_chunk", c.encoderChunk}};
+json toJson(const ComponentConfig& c) {
+  json j{{"type", c.type()}};
+  for (const auto& [k, v] : c.values()) {
+    if (const auto* i = std::get_if<std::int64_t>(&v))
+      j[k] = *i;
+    else if (const auto* d = std::get_if<double>(&v))
+      j[k] = *d;
+    else
+      j[k] = std::get<std::string>(v);
+  }
+  return j;
 }
 
-LatentModelConfig configFromJson(const json& j) {
-  LatentModelConfig c;
-  c.architecture = j.at("architecture").get<std::string>();
-  c.spatialDim = j.at("spatial_dim").get<int64_t>();
-  c.numComponents = j.at("num_components").get<int64_t>();
-  c.numTokens = j.at("num_tokens").get<int64_t>();
-  c.tokenDim = j.at("token_dim").get<int64_t>();
-  c.latentDim = j.at("latent_dim").get<int64_t>();
-  c.numHeads = j.at("num_heads").get<int64_t>();
-  c.numFrequencies = j.at("num_frequencies").get<int64_t>();
-  c.decoderHidden = j.at("decoder_hidden").get<int64_t>();
-  // Absent in checkpoints written before the decoder had token blocks: none.
-  c.decoderDepth = j.value("decoder_depth", int64_t{0});
-  c.dynamicsDim = j.at("dynamics_dim").get<int64_t>();
-  c.dynamicsDepth = j.at("dynamics_depth").get<int64_t>();
-  c.numParameters = j.at("num_parameters").get<int64_t>();
-  c.history = j.at("history").get<int64_t>();
-  c.dynamics = j.at("dynamics").get<std::string>();
-  c.refinementSteps = j.at("refinement_steps").get<int64_t>();
-  c.sigmaMin = j.at("sigma_min").get<double>();
-  c.encoderChunk = j.at("encoder_chunk").get<int64_t>();
+json toJson(const ModelDescription& d) {
+  return json{{"spatial_dim", d.spatialDim},
+              {"num_components", d.numComponents},
+              {"num_parameters", d.numParameters},
+              {"latent_dim", d.latentDim},
+              {"history", d.history},
+              {"encoder", toJson(d.encoder)},
+              {"decoder", toJson(d.decoder)},
+              {"dynamics", toJson(d.dynamics)}};
+}
+
+ComponentConfig componentFromJson(const json& j, const std::string& role) {
+  LATS_CHECK(j.is_object() && j.contains("type") && j.at("type").is_string(), FileFormatError,
+             "the '" << role << "' block must be an object with a string 'type'");
+  ComponentConfig c(j.at("type").get<std::string>());
+  for (const auto& [k, v] : j.items()) {
+    if (k == "type") continue;
+    if (v.is_number_integer())
+      c.set(k, v.get<std::int64_t>());
+    else if (v.is_number_float())
+      c.set(k, v.get<double>());
+    else if (v.is_string())
+      c.set(k, v.get<std::string>());
+    else
+      LATS_THROW(FileFormatError, "'" << role << "." << k << "' is " << v.type_name() << "; expected a number or text");
+  }
   return c;
+}
+
+ModelDescription descriptionFromJson(const json& j) {
+  ModelDescription d;
+  d.spatialDim = j.at("spatial_dim").get<std::int64_t>();
+  d.numComponents = j.at("num_components").get<std::int64_t>();
+  d.numParameters = j.at("num_parameters").get<std::int64_t>();
+  d.latentDim = j.at("latent_dim").get<std::int64_t>();
+  d.history = j.at("history").get<std::int64_t>();
+  d.encoder = componentFromJson(j.at("encoder"), "encoder");
+  d.decoder = componentFromJson(j.at("decoder"), "decoder");
+  d.dynamics = componentFromJson(j.at("dynamics"), "dynamics");
+  return d;
+}
+
+/// The flat configuration of format version 1 (AROMA only) as a description. Its diffusion
+/// refiner was conditioned on the last state only and came with an unused transformer.
+ModelDescription descriptionFromVersion1(const json& j) {
+  const auto architecture = j.at("architecture").get<std::string>();
+  LATS_CHECK(architecture == "aroma", FileFormatError,
+             "unknown latent model architecture '" << architecture << "' in a version-1 checkpoint; expected aroma");
+  ModelDescription d;
+  d.spatialDim = j.at("spatial_dim").get<std::int64_t>();
+  d.numComponents = j.at("num_components").get<std::int64_t>();
+  d.numParameters = j.at("num_parameters").get<std::int64_t>();
+  d.latentDim = j.at("latent_dim").get<std::int64_t>();
+  d.history = j.at("history").get<std::int64_t>();
+  const auto heads = j.at("num_heads").get<std::int64_t>(), frequencies = j.at("num_frequencies").get<std::int64_t>();
+  d.encoder = ComponentConfig("cross_attention")
+                  .set("num_tokens", j.at("num_tokens").get<std::int64_t>())
+                  .set("token_dim", j.at("token_dim").get<std::int64_t>())
+                  .set("num_heads", heads)
+                  .set("num_frequencies", frequencies)
+                  .set("chunk", j.at("encoder_chunk").get<std::int64_t>());
+  d.decoder = ComponentConfig("local_field")
+                  .set("hidden", j.at("decoder_hidden").get<std::int64_t>())
+                  .set("depth", j.value("decoder_depth", std::int64_t{0}))
+                  .set("num_heads", heads)
+                  .set("num_frequencies", frequencies)
+                  .set("chunk", std::int64_t{0});
+  const auto dynamics = j.at("dynamics").get<std::string>();
+  LATS_CHECK(
+      dynamics == "deterministic" || dynamics == "diffusion", FileFormatError,
+      "unknown latent dynamics '" << dynamics << "' in a version-1 checkpoint; expected deterministic or diffusion");
+  d.dynamics = ComponentConfig(dynamics)
+                   .set("dim", j.at("dynamics_dim").get<std::int64_t>())
+                   .set("depth", j.at("dynamics_depth").get<std::int64_t>())
+                   .set("num_heads", heads);
+  if (dynamics == "diffusion")
+    d.dynamics.set("refinement_steps", j.at("refinement_steps").get<std::int64_t>())
+        .set("sigma_min", j.at("sigma_min").get<double>())
+        .set("conditioning", std::int64_t{1})
+        .set("sampler", std::string("refine"));
+  return d;
+}
+
+/// The name a version-1 tensor has in today's model ("" for one that is dropped).
+std::string currentName(const std::string& name, int version, const ModelDescription& d) {
+  if (version >= 2 || d.dynamics.type() != "diffusion") return name;
+  if (name.rfind("dynamics.", 0) == 0) return "";  // the transformer diffusion inference never used
+  if (name.rfind("refiner.", 0) == 0) return "dynamics." + name.substr(8);
+  return name;
 }
 
 void writeAtomically(const std::string& path, const std::string& bytes) {
@@ -107,7 +166,7 @@ int64_t ModelMetadata::numComponents() const {
 }
 
 void saveCheckpoint(const std::string& dir, LatentModel& model, const ModelMetadata& metadata) {
-  const auto& c = model->config();
+  const auto& c = model->description();
   LATS_CHECK(
       metadata.numComponents() == c.numComponents, ModelMismatchError,
       "checkpoint metadata lists " << metadata.numComponents() << " components but the model has " << c.numComponents);
@@ -147,7 +206,7 @@ void saveCheckpoint(const std::string& dir, LatentModel& model, const ModelMetad
   if (!provenance.contains("lats_version")) provenance["lats_version"] = lats::version();
   const json j = {{"format", "lats-model"},
                   {"format_version", kCheckpointFormatVersion},
-                  {"config", toJson(c)},
+                  {"config", toJson(model->description())},
                   {"fields", fields},
                   {"spatial_dim", metadata.spatialDim},
                   {"time_step", metadata.timeStep},
@@ -172,15 +231,17 @@ Checkpoint loadCheckpoint(const std::string& dir) {
                                                       << "); the file is corrupt or was not written by LaTS");
   }
   Checkpoint cp;
+  int version = 0;
   try {
     LATS_CHECK(j.value("format", "") == "lats-model", FileFormatError,
                "model checkpoint: '" << jsonPath << "' is not a LaTS model description (format '"
                                      << j.value("format", "") << "', expected 'lats-model')");
-    const int version = j.at("format_version").get<int>();
-    LATS_CHECK(version == kCheckpointFormatVersion, FileFormatError,
-               "model checkpoint: '" << jsonPath << "' has format version " << version << ", this LaTS reads version "
-                                     << kCheckpointFormatVersion);
-    cp.config = configFromJson(j.at("config"));
+    version = j.at("format_version").get<int>();
+    LATS_CHECK(version >= 1 && version <= kCheckpointFormatVersion, FileFormatError,
+               "model checkpoint: '" << jsonPath << "' has format version " << version
+                                     << ", this LaTS reads versions 1 to " << kCheckpointFormatVersion
+                                     << " (a newer LaTS wrote it?)");
+    cp.description = version == 1 ? descriptionFromVersion1(j.at("config")) : descriptionFromJson(j.at("config"));
     for (const auto& f : j.at("fields"))
       cp.metadata.fields.push_back(
           {f.at("name").get<std::string>(), f.at("components").get<std::vector<std::string>>()});
@@ -201,7 +262,24 @@ Checkpoint loadCheckpoint(const std::string& dir) {
                "model checkpoint: '" << jsonPath << "' lacks an entry or has a wrong type (" << e.what() << ")");
   }
 
-  cp.model = LatentModel(cp.config);
+  try {
+    cp.model = LatentModel(cp.description);
+  } catch (const Error& e) {
+    LATS_THROW(FileFormatError,
+               "model checkpoint: '" << jsonPath << "' describes a model that cannot be built: " << e.what());
+  }
+  cp.description = cp.model->description();
+  LATS_CHECK(cp.metadata.spatialDim == cp.description.spatialDim &&
+                 cp.metadata.numComponents() == cp.description.numComponents &&
+                 static_cast<std::int64_t>(cp.metadata.mean.size()) == cp.description.numComponents &&
+                 static_cast<std::int64_t>(cp.metadata.std.size()) == cp.description.numComponents,
+             FileFormatError,
+             "model checkpoint: '" << jsonPath << "' is inconsistent: the model takes " << cp.description.spatialDim
+                                   << "D points with " << cp.description.numComponents
+                                   << " components, the fields list " << cp.metadata.numComponents()
+                                   << " components in " << cp.metadata.spatialDim << "D with "
+                                   << cp.metadata.mean.size() << " means and " << cp.metadata.std.size()
+                                   << " standard deviations");
   const std::string bytes = readFile(weightsPath, "the weights");
   c10::IValue value;
   try {
@@ -218,7 +296,10 @@ Checkpoint loadCheckpoint(const std::string& dir) {
   std::set<std::string> seen;
   torch::NoGradGuard noGrad;
   for (const auto& entry : value.toGenericDict()) {
-    const std::string name = entry.key().toStringRef();
+    LATS_CHECK(entry.key().isString() && entry.value().isTensor(), FileFormatError,
+               "model checkpoint: '" << weightsPath << "' does not hold a {name: tensor} dictionary");
+    const std::string name = currentName(entry.key().toStringRef(), version, cp.description);
+    if (name.empty()) continue;
     auto it = target.find(name);
     LATS_CHECK(it != target.end(), FileFormatError,
                "model checkpoint: '" << weightsPath << "' has a tensor '" << name

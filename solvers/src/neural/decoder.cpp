@@ -5,11 +5,62 @@
 #include "lats/core/error.hpp"
 
 namespace lats::solvers::neural {
+namespace {
+
+const HyperSpec kHidden =
+    declareHyper({"hidden", "model_decoder_hidden", std::int64_t{64}, "model: hidden width of the decoder", 1, 4096});
+const HyperSpec kDepth = declareHyper({"depth", "model_decoder_depth", std::int64_t{0},
+                                       "model: self-attention blocks over the latent tokens in the decoder (0: none)",
+                                       0, 64, false, HyperValue{std::int64_t{0}}});
+const HyperSpec kChunk = [] {
+  HyperSpec s{"chunk",
+              "model_decoder_chunk",
+              std::int64_t{0},
+              "model: query points the decoder answers per chunk (0: all; bounds memory, same result)",
+              0,
+              1e12};
+  s.runtime = true;
+  return declareHyper(s);
+}();
+
+}  // namespace
+
+Decoder::~Decoder() = default;
+
+ComponentRegistry<Decoder, const ModelShape&>& decoders() {
+  static ComponentRegistry<Decoder, const ModelShape&> registry = [] {
+    ComponentRegistry<Decoder, const ModelShape&> r("decoder");
+    r.add("local_field", "AROMA: query points' Fourier features attend to the (embedded) tokens, an MLP gives values",
+          {kHidden, kDepth, headsSpec(), frequenciesSpec(), kChunk},
+          [](const ComponentConfig& c, const ModelShape& shape) -> std::shared_ptr<Decoder> {
+            return std::make_shared<LocalFieldDecoderImpl>(
+                LocalFieldDecoderOptions(shape.spatialDim, shape.latentDim, shape.numComponents)
+                    .hiddenDim(c.integer("hidden"))
+                    .depth(c.integer("depth"))
+                    .numHeads(c.integer("num_heads"))
+                    .numFrequencies(c.integer("num_frequencies"))
+                    .chunkSize(c.integer("chunk")));
+          });
+    return r;
+  }();
+  return registry;
+}
+
+ComponentConfig LocalFieldDecoderImpl::config() const {
+  const auto& o = options_;
+  return ComponentConfig(type())
+      .set("hidden", o.hiddenDim())
+      .set("depth", o.depth())
+      .set("num_heads", o.numHeads())
+      .set("num_frequencies", o.numFrequencies())
+      .set("chunk", o.chunkSize());
+}
 
 LocalFieldDecoderImpl::LocalFieldDecoderImpl(LocalFieldDecoderOptions options) : options_(std::move(options)) {
   const auto& o = options_;
-  LATS_CHECK(o.hiddenDim() % o.numHeads() == 0, ConfigurationError,
-             "LocalFieldDecoder: hiddenDim " << o.hiddenDim() << " must be a multiple of numHeads " << o.numHeads());
+  LATS_CHECK(o.numHeads() >= 1 && o.hiddenDim() >= 1 && o.hiddenDim() % o.numHeads() == 0, ConfigurationError,
+             "LocalFieldDecoder: hiddenDim " << o.hiddenDim() << " must be a positive multiple of numHeads "
+                                             << o.numHeads() << " (>= 1)");
   features_ = register_module("features", FourierFeatures(FourierFeaturesOptions(o.coordDim(), o.numFrequencies())));
   const int64_t f = features_->outputDim(), d = o.hiddenDim();
   LATS_CHECK(o.depth() >= 0, ConfigurationError, "LocalFieldDecoder: depth must be >= 0, got " << o.depth());

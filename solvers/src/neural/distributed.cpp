@@ -15,48 +15,54 @@ void allReduceInPlace(torch::Tensor& t, MPI_Op op, MPI_Comm comm) {
 }
 }  // namespace
 
-AttentionPartial allReduce(const AttentionPartial& local, MPI_Comm comm) {
+EncoderPartial allReduce(const EncoderPartial& local, MPI_Comm comm) {
   std::string problem;
-  if (!(local.max.scalar_type() == torch::kFloat64 || local.max.scalar_type() == torch::kFloat32) ||
-      !local.max.device().is_cpu())
-    problem = "attention statistics must be float32/float64 CPU tensors for the MPI reduction";
+  auto supported = [](const torch::Tensor& t) {
+    return (t.scalar_type() == torch::kFloat64 || t.scalar_type() == torch::kFloat32) && t.device().is_cpu();
+  };
+  for (const auto& a : local.attention)
+    if (!supported(a.max) || !supported(a.sumExp) || !supported(a.weighted))
+      problem = "encoder statistics must be float32/float64 CPU tensors for the MPI reduction";
+  for (const auto& t : local.sums)
+    if (!supported(t)) problem = "encoder statistics must be float32/float64 CPU tensors for the MPI reduction";
   agreeOnFailure(comm, problem, ErrorKind::InvalidValue, LATS_HERE);
   torch::NoGradGuard noGrad;
-  AttentionPartial out;
-  out.max = local.max.clone();
-  allReduceInPlace(out.max, MPI_MAX, comm);
-  auto safe = torch::where(torch::isinf(out.max), torch::zeros_like(out.max), out.max);
-  auto w = torch::exp(local.max - safe);
-  out.sumExp = local.sumExp * w;
-  out.weighted = local.weighted * w;
-  allReduceInPlace(out.sumExp, MPI_SUM, comm);
-  allReduceInPlace(out.weighted, MPI_SUM, comm);
+  EncoderPartial out;
+  for (const auto& a : local.attention) {
+    AttentionPartial r;
+    r.max = a.max.clone();
+    allReduceInPlace(r.max, MPI_MAX, comm);
+    auto safe = torch::where(torch::isinf(r.max), torch::zeros_like(r.max), r.max);
+    auto w = torch::exp(a.max - safe);
+    r.sumExp = a.sumExp * w;
+    r.weighted = a.weighted * w;
+    allReduceInPlace(r.sumExp, MPI_SUM, comm);
+    allReduceInPlace(r.weighted, MPI_SUM, comm);
+    out.attention.push_back(r);
+  }
+  for (const auto& t : local.sums) {
+    auto r = t.clone();
+    allReduceInPlace(r, MPI_SUM, comm);
+    out.sums.push_back(r);
+  }
   return out;
 }
 
-torch::Tensor encodeDistributed(CrossAttentionEncoder& encoder, const torch::Tensor& coords,
-                                const torch::Tensor& values, MPI_Comm comm, const torch::Tensor& mask) {
+torch::Tensor encodeDistributed(Encoder& encoder, const torch::Tensor& coords, const torch::Tensor& values,
+                                MPI_Comm comm, const torch::Tensor& mask) {
   torch::NoGradGuard noGrad;
-  AttentionPartial local;
+  EncoderPartial local;
   std::string problem;
   try {
-    if (coords.dim() == 3 && coords.size(1) == 0) {
-      // A rank without points contributes nothing: max -inf, zero sums.
-      const auto& o = encoder->options();
-      const int64_t B = coords.size(0), H = o.numHeads(), M = o.numTokens(), Dh = o.tokenDim() / o.numHeads();
-      auto opts = coords.options();
-      local.max = torch::full({B, H, M, 1}, -std::numeric_limits<double>::infinity(), opts);
-      local.sumExp = torch::zeros({B, H, M, 1}, opts);
-      local.weighted = torch::zeros({B, H, M, Dh}, opts);
-    } else {
-      local = encoder->partial(coords, values, mask);
-    }
+    // A rank without points contributes the statistics of no points.
+    local = coords.dim() == 3 && coords.size(1) == 0 ? encoder.emptyPartial(coords.size(0), coords.options())
+                                                     : encoder.partial(coords, values, mask);
   } catch (const Error& e) {
     problem = e.what();
   }
   // Every rank takes part, so a bad input on one rank fails all of them instead of hanging.
   agreeOnFailure(comm, problem, ErrorKind::DimensionMismatch, LATS_HERE);
-  return encoder->finishTokens(allReduce(local, comm));
+  return encoder.finish(allReduce(local, comm));
 }
 
 }  // namespace lats::solvers::neural

@@ -11,16 +11,18 @@ namespace {
 class NativeOperator : public LatentOperator {
  public:
   explicit NativeOperator(LatentModel model) : model_(std::move(model)) {
-    LATS_CHECK(model_->config().history == 1 && model_->config().numParameters == 0, ModelMismatchError,
-               "the LatentOperator interface steps one state without parameters; this model has history "
-                   << model_->config().history << " and " << model_->config().numParameters << " parameters");
+    const auto& d = model_->description();
+    LATS_CHECK(d.history == 1 && d.numParameters == 0 && !model_->dynamics().stochastic(), ModelMismatchError,
+               "the LatentOperator interface steps one state without parameters or random draws; this model has "
+               "history "
+                   << d.history << ", " << d.numParameters << " parameters and " << d.dynamics.type() << " dynamics");
     model_->eval();
   }
   torch::Tensor encode(const torch::Tensor& c, const torch::Tensor& v) override { return model_->encode(c, v); }
   torch::Tensor decode(const torch::Tensor& z, const torch::Tensor& c) override { return model_->decode(z, c); }
-  torch::Tensor step(const torch::Tensor& z) override { return model_->step(z); }
-  int64_t spatialDim() const override { return model_->config().spatialDim; }
-  int64_t numComponents() const override { return model_->config().numComponents; }
+  torch::Tensor step(const torch::Tensor& z) override { return model_->advance(z); }
+  int64_t spatialDim() const override { return model_->description().spatialDim; }
+  int64_t numComponents() const override { return model_->description().numComponents; }
   std::string kind() const override { return "native"; }
 
  private:

@@ -37,6 +37,13 @@ struct LatentRollout::Impl {
   } saved;
   std::int64_t totalComponents = 0;
 
+  /// The members' random streams at the current step.
+  std::vector<std::uint64_t> streams() const {
+    std::vector<std::uint64_t> out;
+    for (std::int64_t i = 0; i < members; ++i) out.push_back(memberStream(seed, i, stepCount));
+    return out;
+  }
+
   /// (1, owned, C) float32 normalised values of the model's fields. A non-finite value on
   /// any rank is an InvalidValueError on every rank (the same message). Collective.
   torch::Tensor values(const State& state) const {
@@ -110,7 +117,7 @@ LatentRollout::LatentRollout(MPI_Comm comm, const std::string& checkpointDir) : 
   impl_->cp = loadCheckpoint(checkpointDir);
   impl_->cp.model->eval();
   const auto& md = impl_->cp.metadata;
-  const auto& c = impl_->cp.config;
+  const auto& c = impl_->cp.description;
   RolloutInfo& info = impl_->info;
   info.checkpoint = checkpointDir;
   info.spatialDim = md.spatialDim;
@@ -135,8 +142,10 @@ LatentRollout::LatentRollout(MPI_Comm comm, const std::string& checkpointDir) : 
   }
   info.history = c.history;
   info.timeStep = md.timeStep;
-  info.dynamics = c.dynamics;
-  info.numTokens = c.numTokens;
+  info.dynamics = c.dynamics.type();
+  info.stochastic = impl_->cp.model->dynamics().stochastic();
+  info.guidance = impl_->cp.model->dynamics().supportsGuidance();
+  info.numTokens = impl_->cp.model->numTokens();
   info.latentDim = c.latentDim;
 }
 
@@ -250,22 +259,7 @@ void LatentRollout::advance(std::int64_t steps) {
   const auto E = impl_->members;
   const auto params = impl_->parameterTensor(E);
   for (std::int64_t s = 0; s < steps; ++s) {
-    torch::Tensor next;
-    if (impl_->info.dynamics == "diffusion") {
-      // Member i at global step t: its own seeded stream, independent of how steps are grouped.
-      std::vector<torch::Tensor> draws;
-      const auto current = impl_->window.select(1, impl_->window.size(1) - 1);
-      for (std::int64_t i = 0; i < E; ++i) {
-        const std::uint64_t stream = SplitMix64(impl_->seed, static_cast<std::uint64_t>(i) * 0x9E3779B97F4A7C15ULL +
-                                                                 static_cast<std::uint64_t>(impl_->stepCount))
-                                         .next();
-        const auto p = params.defined() ? params.slice(0, i, i + 1) : torch::Tensor();
-        draws.push_back(m->refiner()->sample(current.slice(0, i, i + 1), 1, stream, p)[0]);
-      }
-      next = torch::cat(draws, 0);
-    } else {
-      next = m->step(impl_->window, params);
-    }
+    const auto next = m->dynamics().advance(impl_->window, params, impl_->streams());
     impl_->window = torch::cat({impl_->window.slice(1, 1), next.unsqueeze(1)}, 1);
     ++impl_->sinceEncode;
     ++impl_->stepCount;
@@ -275,8 +269,8 @@ void LatentRollout::advance(std::int64_t steps) {
 void LatentRollout::advanceGuided(const GuidanceTarget& target) {
   auto& I = *impl_;
   LATS_CHECK(hasLatent(), ConfigurationError, "surrogate: advanceGuided() before a state was encoded (reset())");
-  LATS_CHECK(I.info.dynamics == "diffusion", ModelMismatchError,
-             "guided sampling needs a model with diffusion dynamics; '"
+  LATS_CHECK(I.info.guidance, ModelMismatchError,
+             "guided sampling needs a generative dynamics that accepts guidance; '"
                  << I.info.checkpoint << "' has " << I.info.dynamics
                  << " dynamics (train one with -lats_model_dynamics diffusion)");
   LATS_CHECK(I.info.parameterNames.empty() || I.parametersSet, ConfigurationError,
@@ -323,44 +317,21 @@ void LatentRollout::advanceGuided(const GuidanceTarget& target) {
   const auto coords = xs.to(torch::kFloat32);
   const auto yf = y.to(torch::kFloat32), var0f = var0.to(torch::kFloat32);
   auto& model = I.cp.model;
-  auto refiner = model->refiner();
-  const auto& sch = refiner->schedule();
   const auto E = I.members;
   const auto params = I.parameterTensor(E);
-  const auto current = I.window.select(1, I.window.size(1) - 1);
+  // The observations' log-likelihood of clean-state estimates (summed over the members),
+  // widened by the denoiser's own uncertainty at the current noise level.
+  const Guidance guidance = [&](const torch::Tensor& x0, double varianceScale) {
+    const auto pred = model->decode(x0, coords.expand({x0.size(0), -1, -1}))
+                          .gather(2, idx.view({1, m, 1}).expand({x0.size(0), m, 1}))
+                          .squeeze(2);
+    return -0.5 * ((yf - pred).pow(2) / (var0f + target.gamma * varianceScale)).sum();
+  };
+  // Plain tensors (the window was made in inference mode, which autograd cannot record).
+  const auto sampled = model->dynamics().advance(I.window.clone(), params, I.streams(), &guidance);
   std::vector<torch::Tensor> draws;
   for (std::int64_t i = 0; i < E; ++i) {
-    const std::uint64_t stream = SplitMix64(I.seed, static_cast<std::uint64_t>(i) * 0x9E3779B97F4A7C15ULL +
-                                                        static_cast<std::uint64_t>(I.stepCount))
-                                     .next();
-    // The unguided sampler draws noise for one sample with seed `stream` (sample(..., 1, stream)).
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(stream);
-    // Plain tensors (the window was made in inference mode, which autograd cannot record).
-    const auto cur = current.slice(0, i, i + 1).clone();
-    const auto p = params.defined() ? params.slice(0, i, i + 1).clone() : torch::Tensor();
-    auto v = [&](const torch::Tensor& x, int k) {
-      return refiner->predictV(x, torch::full({1}, k, torch::kInt64), cur, p);
-    };
-    torch::Tensor x, x0;
-    {
-      torch::NoGradGuard noGrad;
-      x = at::randn(cur.sizes(), gen, cur.options());
-      x0 = sch.alpha[0] * x - sch.sigma[0] * v(x, 0);
-    }
-    for (int k = 1; k <= sch.steps(); ++k) {
-      {
-        torch::NoGradGuard noGrad;
-        x = sch.alpha[k] * x0 + sch.sigma[k] * at::randn(cur.sizes(), gen, cur.options());
-      }
-      auto xg = x.detach().requires_grad_(true);
-      const auto x0p = sch.alpha[k] * xg - sch.sigma[k] * v(xg, k);
-      const auto pred = model->decode(x0p, coords)[0].gather(1, idx).squeeze(1);  // (m)
-      const double r = sch.sigma[k] / sch.alpha[k];
-      const auto logLik = -0.5 * ((yf - pred).pow(2) / (var0f + target.gamma * r * r)).sum();
-      const auto g = torch::autograd::grad({logLik}, {xg})[0];
-      // Tweedie with the guided score: E[x0 | x_k, y] = x0(x_k) + sigma_k^2 / alpha_k grad log p(y | x_k).
-      x0 = (x0p + (sch.sigma[k] * sch.sigma[k] / sch.alpha[k]) * g).detach();
-    }
+    auto x0 = sampled.slice(0, i, i + 1).detach();
     if (target.modelError > 0.0) {
       // Model error: the sample may lie off by N(0, modelError^2) per latent value. The
       // member becomes the most probable state under that prior and the observations

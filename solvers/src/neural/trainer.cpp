@@ -65,23 +65,6 @@ const IntOption kStopAfter{"train_stop_after", 0,
                            "train: stop after this many steps of this run, with a checkpoint (0: train to the end)"};
 const IntOption kSeed{"train_seed", 1, "train: seed of initialisation, batches, point subsets and noise"};
 const BoolOption kProgress{"train_progress", true, "train: progress line (step, loss, rate, ETA) on rank 0"};
-const IntOption kTokens{"model_tokens", 16, "model: number of latent tokens"};
-const IntOption kTokenDim{"model_token_dim", 64, "model: width of the encoder tokens"};
-const IntOption kLatentDim{"model_latent_dim", 16, "model: latent dimension per token"};
-const IntOption kHeads{"model_heads", 4, "model: attention heads"};
-const IntOption kFrequencies{"model_frequencies", 8, "model: Fourier frequencies of the position features"};
-const IntOption kDecoderHidden{"model_decoder_hidden", 64, "model: hidden width of the decoder"};
-const IntOption kDecoderDepth{"model_decoder_depth", 0,
-                              "model: self-attention blocks over the latent tokens in the decoder (0: none)"};
-const IntOption kDynDim{"model_dynamics_dim", 64, "model: width of the latent transformer"};
-const IntOption kDynDepth{"model_dynamics_depth", 4, "model: blocks of the latent transformer"};
-const IntOption kHistory{"model_history", 1, "model: latent states the dynamics sees"};
-const EnumOption kDynamics{"model_dynamics",
-                           "deterministic",
-                           {"deterministic", "diffusion"},
-                           "model: latent dynamics (diffusion adds the AROMA refiner)"};
-const IntOption kRefineSteps{"model_refinement_steps", 3, "model: denoising steps of the diffusion refiner"};
-const RealOption kSigmaMin{"model_sigma_min", 1e-2, "model: minimum noise level of the refiner"};
 
 // ---------------------------------------------------------------------------------------
 // Data: the whole dataset on every rank, normalised, float32.
@@ -194,17 +177,12 @@ Data loadData(const std::string& path, double validationFraction, const ModelMet
 std::string fingerprint(const TrainerSettings& s) {
   std::ostringstream os;
   os.precision(17);
-  const auto& m = s.model;
   os << "dataset=" << s.dataset << ";stages=" << s.stages << ";ae=" << s.autoencoderSteps << ";dyn=" << s.dynamicsSteps
      << ";batch=" << s.batchSize << ";lr=" << s.learningRate << ";wd=" << s.weightDecay << ";warmup=" << s.warmupSteps
      << ";clip=" << s.clipNorm << ";ema=" << s.emaDecay << ";validation=" << s.validation
      << ";points=" << s.pointFraction << (s.samplePoints > 0 ? ";samplePoints=" + std::to_string(s.samplePoints) : "")
      << (s.init.empty() ? "" : ";init=" + s.init) << ";kl=" << s.klWeight << ";unroll=" << s.unroll
-     << ";seed=" << s.seed << ";tokens=" << m.numTokens << ";tokenDim=" << m.tokenDim << ";latentDim=" << m.latentDim
-     << ";heads=" << m.numHeads << ";freq=" << m.numFrequencies << ";decoder=" << m.decoderHidden
-     << (m.decoderDepth > 0 ? "x" + std::to_string(m.decoderDepth) : "") << ";dynDim=" << m.dynamicsDim
-     << ";dynDepth=" << m.dynamicsDepth << ";history=" << m.history << ";dynamics=" << m.dynamics
-     << ";refine=" << m.refinementSteps << ";sigmaMin=" << m.sigmaMin;
+     << ";seed=" << s.seed << ";" << s.model.fingerprint();
   return os.str();
 }
 
@@ -253,6 +231,10 @@ std::vector<std::int64_t> subset(std::int64_t n, std::int64_t k, SplitMix64& rng
 // ---------------------------------------------------------------------------------------
 // Evaluation
 
+/// The seed the evaluation samples stochastic dynamics with (the surrogate stepper's default).
+constexpr std::uint64_t kEvaluationSeed = 1;
+
+/// Accuracy of a model on trajectories, through the inference the steppers run.
 struct Evaluator {
   LatentModel& model;
   const Data& data;
@@ -272,7 +254,7 @@ struct Evaluator {
   Accuracy operator()(const std::vector<std::int64_t>& trajectories, MPI_Comm comm, bool withRollout) const {
     torch::NoGradGuard noGrad;
     const Comm c(comm);
-    const std::int64_t T = data.T, h = model->config().history;
+    const std::int64_t T = data.T, h = model->description().history;
     std::vector<double> recon(1, 0.0), byTime(T, 0.0);
     const auto coords = data.coords.unsqueeze(0);
     for (std::size_t j = c.rank(); j < trajectories.size(); j += c.size()) {
@@ -286,7 +268,9 @@ struct Evaluator {
       const auto params = data.P > 0 ? data.params[m].unsqueeze(0) : torch::Tensor();
       for (std::int64_t t = 0; t < h; ++t) byTime[t] += rel(rec[t], snaps[t]);
       for (std::int64_t t = h; t < T; ++t) {
-        const auto next = model->step(window, params);  // (1, M, L)
+        // What the surrogate stepper computes: one member with the default seed, its stream
+        // at latent step t - h (stochastic dynamics are scored on their samples).
+        const auto next = model->advance(window, params, {memberStream(kEvaluationSeed, 0, t - h)});  // (1, M, L)
         byTime[t] += rel(model->decode(next, coords)[0], snaps[t]);
         window = torch::cat({window.slice(1, 1), next.unsqueeze(1)}, 1);
       }
@@ -341,26 +325,13 @@ struct Trainer {
   std::int64_t dynSteps() const { return s.stages == "autoencoder" ? 0 : s.dynamicsSteps; }
   std::int64_t totalSteps() const { return aeSteps() + dynSteps(); }
 
-  LatentModelConfig config() const {
-    LatentModelConfig cfg;
-    cfg.spatialDim = data.dimension;
-    cfg.numComponents = data.C;
-    cfg.numParameters = data.P;
-    const auto& m = s.model;
-    cfg.numTokens = m.numTokens;
-    cfg.tokenDim = m.tokenDim;
-    cfg.latentDim = m.latentDim;
-    cfg.numHeads = m.numHeads;
-    cfg.numFrequencies = m.numFrequencies;
-    cfg.decoderHidden = m.decoderHidden;
-    cfg.decoderDepth = m.decoderDepth;
-    cfg.dynamicsDim = m.dynamicsDim;
-    cfg.dynamicsDepth = m.dynamicsDepth;
-    cfg.history = m.history;
-    cfg.dynamics = m.dynamics;
-    cfg.refinementSteps = m.refinementSteps;
-    cfg.sigmaMin = m.sigmaMin;
-    return cfg;
+  /// The architecture: the options' description with the sizes of the data.
+  ModelDescription description() const {
+    ModelDescription d = s.model;
+    d.spatialDim = data.dimension;
+    d.numComponents = data.C;
+    d.numParameters = data.P;
+    return d;
   }
 
   ModelMetadata metadata() const {
@@ -466,7 +437,8 @@ struct Trainer {
     const auto k = std::max<std::int64_t>(
         1, std::min<std::int64_t>(N, static_cast<std::int64_t>(std::ceil(rng.uniform(s.pointFraction, 1.0) * N))));
     auto gen = generatorFor(s.seed, 1, local);
-    const auto noise = at::randn({B, s.model.numTokens, s.model.latentDim}, gen, at::TensorOptions().dtype(at::kFloat));
+    const auto noise =
+        at::randn({B, model->numTokens(), s.model.latentDim}, gen, at::TensorOptions().dtype(at::kFloat));
     const auto [lo, hi] = mySlice();
     double lossValue = 0.0;
     optimizer->zero_grad();
@@ -488,7 +460,8 @@ struct Trainer {
         full.push_back(snap);
       }
       const auto coordsSub = torch::stack(xs), valuesSub = torch::stack(vs), target = torch::stack(full);
-      const auto out = model->bottleneck()(model->encoder()(coordsSub, valuesSub), true, noise.slice(0, lo, hi));
+      const auto out =
+          model->bottleneck()(model->encoder().forward(coordsSub, valuesSub), true, noise.slice(0, lo, hi));
       // Decoded at the sample's points: its subset, or every point (shared, not copied).
       const auto queries = N < data.N ? torch::stack(qs) : data.coords.unsqueeze(0).expand({hi - lo, -1, -1});
       const auto recon = model->decode(out.latent, queries);
@@ -509,7 +482,7 @@ struct Trainer {
 
   void computeLatents() {
     torch::NoGradGuard g;
-    latents = torch::zeros({data.M, data.T, s.model.numTokens, s.model.latentDim}, torch::kFloat32);
+    latents = torch::zeros({data.M, data.T, model->numTokens(), s.model.latentDim}, torch::kFloat32);
     const auto coords = data.coords.unsqueeze(0).expand({data.T, -1, -1});
     std::vector<std::int64_t> all = data.train;
     all.insert(all.end(), data.validation.begin(), data.validation.end());
@@ -525,13 +498,6 @@ struct Trainer {
     std::vector<std::pair<std::int64_t, std::int64_t>> samples(B);
     for (auto& sm : samples)
       sm = {data.train[rng.below(data.train.size())], static_cast<std::int64_t>(rng.below(starts))};
-    auto gen = generatorFor(s.seed, 2, local);
-    const bool diffusion = s.model.dynamics == "diffusion";
-    torch::Tensor levels, noise;
-    if (diffusion) {
-      levels = at::randint(0, s.model.refinementSteps + 1, {B}, gen, at::TensorOptions().dtype(at::kLong));
-      noise = at::randn({B, s.model.numTokens, s.model.latentDim}, gen, at::TensorOptions().dtype(at::kFloat));
-    }
     const auto [lo, hi] = mySlice();
     double lossValue = 0.0;
     optimizer->zero_grad();
@@ -543,19 +509,14 @@ struct Trainer {
         targets.push_back(latents[m].slice(0, t0 + h, t0 + h + U));
         if (data.P > 0) params.push_back(data.params[m]);
       }
-      auto window = torch::stack(windows);  // (b, h, M, L)
-      const auto target = torch::stack(targets);
-      const auto p = data.P > 0 ? torch::stack(params) : torch::Tensor();
-      torch::Tensor loss = torch::zeros({}, torch::kFloat32);
-      for (std::int64_t u = 0; u < U; ++u) {
-        const auto next = model->step(window, p);
-        loss = loss + torch::mse_loss(next, target.select(1, u)) / static_cast<double>(U);
-        window = torch::cat({window.slice(1, 1), next.unsqueeze(1)}, 1);
-      }
-      if (diffusion)
-        loss = loss + model->refiner()->loss(target.select(1, 0), torch::stack(windows).select(1, h - 1), p,
-                                             levels.slice(0, lo, hi), noise.slice(0, lo, hi));
-      loss = loss * (static_cast<double>(hi - lo) / static_cast<double>(B));
+      DynamicsBatch batch;
+      batch.window = torch::stack(windows);  // (b, h, M, L)
+      batch.targets = torch::stack(targets);
+      batch.parameters = data.P > 0 ? torch::stack(params) : torch::Tensor();
+      batch.generator = generatorFor(s.seed, 2, local);
+      batch.globalBatch = B;
+      batch.begin = lo;
+      const auto loss = model->dynamics().loss(batch) * (static_cast<double>(hi - lo) / static_cast<double>(B));
       loss.backward();
       lossValue = loss.item<double>();
     }
@@ -712,7 +673,7 @@ struct Trainer {
                s.dataset << ": no trajectory left for training after holding out " << data.validation.size()
                          << " for validation; lower -lats_train_validation or generate more trajectories");
     torch::manual_seed(s.seed);
-    model = LatentModel(config());
+    model = LatentModel(description());
     for (auto& p : model->named_parameters()) ema[p.key()] = p.value().detach().clone();
     statePath = s.output + "/training/state.pt";
     const bool resumed = loadState();
@@ -732,17 +693,17 @@ struct Trainer {
                                        << "written by lats train");
         const auto ck = loadCheckpoint(from);
         if (fromInit) {
-          LATS_CHECK(ck.config.sameAutoencoder(config()), ConfigurationError,
+          LATS_CHECK(ck.description.sameAutoencoder(description()), ConfigurationError,
                      "-lats_train_init " << from << ": its autoencoder differs from the -lats_model_ options; give "
                                          << "the options it was trained with (see its model.json)");
         } else {
-          LATS_CHECK(ck.config.sameAutoencoder(config()), ConfigurationError,
+          LATS_CHECK(ck.description.sameAutoencoder(description()), ConfigurationError,
                      from << ": the checkpoint's autoencoder differs from the -lats_model_ options; train the "
                              "dynamics with the autoencoder options it was trained with (the dynamics options "
                              "may differ)");
         }
         torch::NoGradGuard g;
-        const bool all = fromInit && ck.config == config();
+        const bool all = fromInit && ck.description.sameArchitecture(description());
         auto src = ck.model->named_parameters();
         for (auto& p : model->named_parameters())
           if (all || isAutoencoder(p.key())) p.value().copy_(src[p.key()]), ema[p.key()].copy_(src[p.key()]);
@@ -847,20 +808,7 @@ TrainerSettings TrainerSettings::fromOptions() {
   s.stopAfter = kStopAfter.get();
   s.seed = static_cast<std::uint64_t>(kSeed.get());
   s.progress = kProgress.get();
-  auto& m = s.model;
-  m.numTokens = kTokens.get();
-  m.tokenDim = kTokenDim.get();
-  m.latentDim = kLatentDim.get();
-  m.numHeads = kHeads.get();
-  m.numFrequencies = kFrequencies.get();
-  m.decoderHidden = kDecoderHidden.get();
-  m.decoderDepth = kDecoderDepth.get();
-  m.dynamicsDim = kDynDim.get();
-  m.dynamicsDepth = kDynDepth.get();
-  m.history = kHistory.get();
-  m.dynamics = kDynamics.get();
-  m.refinementSteps = kRefineSteps.get();
-  m.sigmaMin = kSigmaMin.get();
+  s.model = ModelDescription::fromOptions();
   LATS_CHECK(s.batchSize >= 1 && s.validateEvery >= 1 && s.checkpointEvery >= 1 && s.learningRate > 0 &&
                  s.validation >= 0 && s.validation < 1,
              ConfigurationError,
@@ -882,12 +830,12 @@ Accuracy evaluateModel(MPI_Comm comm, const std::string& checkpointDir, const st
   Data data;
   collective(comm, [&] {
     data = loadData(dataset, 0.0, &ck.metadata);
-    LATS_CHECK(data.dimension == ck.config.spatialDim && data.C == ck.config.numComponents, ModelMismatchError,
+    const auto& d = ck.description;
+    LATS_CHECK(data.dimension == d.spatialDim && data.C == d.numComponents, ModelMismatchError,
                dataset << ": " << data.dimension << "D points with " << data.C << " components; the model "
-                       << checkpointDir << " expects " << ck.config.spatialDim << "D and " << ck.config.numComponents);
-    LATS_CHECK(
-        data.P == ck.config.numParameters, ModelMismatchError,
-        dataset << ": " << data.P << " parameters per trajectory; the model expects " << ck.config.numParameters);
+                       << checkpointDir << " expects " << d.spatialDim << "D and " << d.numComponents);
+    LATS_CHECK(data.P == d.numParameters, ModelMismatchError,
+               dataset << ": " << data.P << " parameters per trajectory; the model expects " << d.numParameters);
   });
   std::vector<std::int64_t> which = trajectories.empty() ? data.train : trajectories;
   ck.model->eval();

@@ -20,7 +20,9 @@
 
 namespace lats::solvers::neural {
 
-constexpr int kCheckpointFormatVersion = 1;
+/// Version 2: model.json's "config" holds one block per component (type + hyper-parameters).
+/// Version-1 files (the flat AROMA configuration) still load, with identical outputs.
+constexpr int kCheckpointFormatVersion = 2;
 
 struct FieldSignature {
   std::string name;
@@ -49,7 +51,7 @@ struct ModelMetadata {
 
 struct Checkpoint {
   LatentModel model{nullptr};
-  LatentModelConfig config;
+  ModelDescription description;
   ModelMetadata metadata;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 /// \file decoder.hpp
-/// A local neural-field decoder: values at any query coordinates from latent tokens.
+/// Decoders: values at any query coordinates from latent tokens. The Decoder interface, its
+/// registry, and the local neural-field decoder ("local_field").
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -11,9 +12,28 @@
 #include <torch/types.h>
 
 #include "lats/solvers/neural/attention.hpp"
+#include "lats/solvers/neural/component.hpp"
 #include "lats/solvers/neural/fourier_features.hpp"
 
 namespace lats::solvers::neural {
+
+/// Tokens -> values at any points. Queries are independent of each other, so a rank decodes
+/// its own points.
+class Decoder : public torch::nn::Module {
+ public:
+  ~Decoder() override;
+  virtual std::string type() const = 0;
+  /// Type and hyper-parameters, as written to model.json.
+  virtual ComponentConfig config() const = 0;
+  /// tokens (B, M, latentDim), coords (B, N, spatialDim) -> values (B, N, components).
+  virtual torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& coords) = 0;
+  /// Query points decoded per chunk (0: all at once): bounds memory, results do not depend on it.
+  virtual void setChunkSize(std::int64_t points) = 0;
+};
+
+/// Decoders by name: factories take the configuration and the model's shape (spatialDim,
+/// latentDim, numComponents).
+ComponentRegistry<Decoder, const ModelShape&>& decoders();
 
 struct LocalFieldDecoderOptions {
   LocalFieldDecoderOptions(int64_t coordDim, int64_t latentDim, int64_t outputDim)
@@ -33,13 +53,14 @@ struct LocalFieldDecoderOptions {
 
 /// The latent tokens are embedded (and, with depth > 0, pass through self-attention blocks);
 /// each query point's Fourier features attend to them; an MLP of the result and the position
-/// features returns the field values. Queries are independent of each other, so any subset of
-/// points (a rank's partition) can be decoded on its own.
-class LocalFieldDecoderImpl : public torch::nn::Module {
+/// features returns the field values.
+class LocalFieldDecoderImpl : public Decoder {
  public:
   explicit LocalFieldDecoderImpl(LocalFieldDecoderOptions options);
-  /// tokens (B, M, latentDim), coords (B, N, coordDim) -> values (B, N, outputDim).
-  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& coords);
+  std::string type() const override { return "local_field"; }
+  ComponentConfig config() const override;
+  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& coords) override;
+  void setChunkSize(std::int64_t points) override { options_.chunkSize(points); }
   const LocalFieldDecoderOptions& options() const { return options_; }
 
  private:

@@ -28,7 +28,9 @@ struct RolloutInfo {
   std::vector<std::string> parameterNames;  ///< PDE parameters the dynamics needs (may be empty)
   std::int64_t history = 1;                 ///< latent states the dynamics sees
   double timeStep = 0.0;                    ///< time between the model's steps (0: not recorded)
-  std::string dynamics;                     ///< "deterministic" or "diffusion"
+  std::string dynamics;                     ///< registered type of the dynamics ("deterministic", "diffusion", ...)
+  bool stochastic = false;                  ///< whether ensemble members draw different samples
+  bool guidance = false;                    ///< whether advanceGuided() is available
   std::int64_t numTokens = 0, latentDim = 0;
 };
 

@@ -17,24 +17,9 @@
 #include <string>
 #include <vector>
 
-namespace lats::solvers::neural {
+#include "lats/solvers/neural/model_description.hpp"
 
-/// Architecture choices a user makes (the rest comes from the dataset).
-struct ModelChoices {
-  std::int64_t numTokens = 16;
-  std::int64_t tokenDim = 64;
-  std::int64_t latentDim = 16;
-  std::int64_t numHeads = 4;
-  std::int64_t numFrequencies = 8;
-  std::int64_t decoderHidden = 64;
-  std::int64_t decoderDepth = 0;
-  std::int64_t dynamicsDim = 64;
-  std::int64_t dynamicsDepth = 4;
-  std::int64_t history = 1;
-  std::string dynamics = "deterministic";  ///< or "diffusion"
-  std::int64_t refinementSteps = 3;
-  double sigmaMin = 1e-2;
-};
+namespace lats::solvers::neural {
 
 struct TrainerSettings {
   std::string dataset;                ///< training data (-lats_train_dataset)
@@ -67,7 +52,8 @@ struct TrainerSettings {
   std::int64_t stopAfter = 0;
   std::uint64_t seed = 1;
   bool progress = true;
-  ModelChoices model;
+  /// The architecture (the sizes the data fixes are filled in by the trainer).
+  ModelDescription model = ModelDescription::defaults();
   std::string commandLine;
 
   /// From -lats_train_* and -lats_model_* options.
