@@ -4,6 +4,9 @@
 // GFLOP/s measured in the same process.
 //
 //   build/release/bench/bench_neural [-lats_threads N] [-lats_bench_max_points 1000000]
+//       [-lats_bench_model DIR] [-lats_bench_chunk 16384]
+// With -lats_bench_model the encoder, decoder and dynamics are a trained checkpoint's (its
+// architecture and weights), with its chunk sizes replaced by -lats_bench_chunk at run time.
 #include <sys/resource.h>
 #include <torch/torch.h>
 
@@ -19,6 +22,9 @@ namespace nn = lats::solvers::neural;
 
 namespace {
 const lats::IntOption kMaxPoints{"bench_max_points", 1000000, "largest point count of bench_neural"};
+const lats::StringOption kModel{"bench_model", "",
+                                "bench_neural: a trained checkpoint to measure (empty: random weights, 64 tokens)"};
+const lats::IntOption kChunk{"bench_chunk", 16384, "bench_neural: points per encoder and decoder chunk"};
 
 double peakMiB() {
   rusage u{};
@@ -44,38 +50,52 @@ int main(int argc, char** argv) {
   if (runtime.rank() != 0) return 0;
   c10::InferenceMode inference;
   torch::manual_seed(0);
-  auto c = nn::ModelDescription::defaults();
-  c.spatialDim = 2;
-  c.numComponents = 1;
-  c.latentDim = 16;
-  c.set("encoder.num_tokens", std::int64_t{64})
-      .set("encoder.token_dim", std::int64_t{64})
-      .set("encoder.chunk", std::int64_t{16384})
-      .set("decoder.hidden", std::int64_t{64})
-      .set("dynamics.dim", std::int64_t{128})
-      .set("dynamics.depth", std::int64_t{4});
-  nn::LatentModel model(c);
-  const int64_t numTokens = model->numTokens(), dynamicsDim = c.dynamics.integer("dim");
+  const std::int64_t chunk = kChunk.get();
+  nn::LatentModel model{nullptr};
+  if (kModel.get().empty()) {
+    auto d = nn::ModelDescription::defaults();
+    d.spatialDim = 2;
+    d.numComponents = 1;
+    d.latentDim = 16;
+    d.set("encoder.num_tokens", std::int64_t{64})
+        .set("encoder.token_dim", std::int64_t{64})
+        .set("decoder.hidden", std::int64_t{64})
+        .set("dynamics.dim", std::int64_t{128})
+        .set("dynamics.depth", std::int64_t{4});
+    model = nn::LatentModel(d);
+  } else {
+    model = nn::loadCheckpoint(kModel.get()).model;
+  }
+  model->encoder().setChunkSize(chunk);
+  model->decoder().setChunkSize(chunk);
   model->eval();
-  nn::LocalFieldDecoder decoder(nn::LocalFieldDecoderOptions(2, c.latentDim, 1).hiddenDim(64).chunkSize(16384));
+  const auto& c = model->description();
+  const int64_t numTokens = model->numTokens(), dynamicsDim = c.dynamics.integer("dim");
+  const int64_t dim = c.spatialDim, comps = c.numComponents;
+  const std::vector<std::uint64_t> streams{1};
 
-  std::printf("bench_neural: %d torch threads, %lld tokens x %lld latent, chunks of 16384 points\n\n",
-              at::get_num_threads(), static_cast<long long>(numTokens), static_cast<long long>(c.latentDim));
+  std::printf("bench_neural: %s, %d torch threads, %lld tokens x %lld latent, chunks of %lld points\n\n",
+              kModel.get().empty() ? "random weights" : kModel.get().c_str(), at::get_num_threads(),
+              static_cast<long long>(numTokens), static_cast<long long>(c.latentDim), static_cast<long long>(chunk));
   std::printf("%10s %12s %12s %12s %14s\n", "points", "encode [s]", "decode [s]", "step [ms]", "peak RSS [MiB]");
   auto z = torch::randn({1, numTokens, c.latentDim});
-  const double step = seconds([&] { model->advance(z); }, 5);
+  auto window = z.unsqueeze(1).expand({1, c.history, -1, -1}).contiguous();
+  auto params = c.numParameters > 0 ? torch::zeros({1, c.numParameters}) : torch::Tensor();
+  const double step = seconds([&] { model->advance(window, params, streams); }, 5);
   for (int64_t n = 1000; n <= kMaxPoints.get(); n *= 10) {
-    auto x = torch::rand({1, n, 2}), u = torch::randn({1, n, 1});
+    auto x = torch::rand({1, n, dim}), u = torch::randn({1, n, comps});
     const int repeats = n >= 1000000 ? 1 : 3;
     const double enc = seconds([&] { model->encode(x, u); }, repeats);
-    const double dec = seconds([&] { decoder(z, x); }, repeats);
+    const double dec = seconds([&] { model->decode(z, x); }, repeats);
     std::printf("%10lld %12.4f %12.4f %12.3f %14.1f\n", static_cast<long long>(n), enc, dec, 1e3 * step, peakMiB());
   }
 
   // Achieved GFLOP/s of the latent transformer (batch of 32 states) versus a square matmul.
   const int64_t B = 32, M = numTokens, d = dynamicsDim;
-  auto zb = torch::randn({B, M, c.latentDim});
-  const double tStep = seconds([&] { model->advance(zb); }, 5);
+  auto zb = torch::randn({B, c.history, M, c.latentDim});
+  auto pb = c.numParameters > 0 ? torch::zeros({B, c.numParameters}) : torch::Tensor();
+  const std::vector<std::uint64_t> batchStreams(static_cast<std::size_t>(B), 1);
+  const double tStep = seconds([&] { model->advance(zb, pb, batchStreams); }, 5);
   // Per block: QKV and output projections 8 M d^2, attention 4 M^2 d, MLP (ratio 4) 16 M d^2;
   // plus input/output projections 4 M d latentDim. Multiply-adds count 2 flops.
   const double flops =

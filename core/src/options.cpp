@@ -29,7 +29,9 @@ std::mutex& declarationMutex() {
   return m;
 }
 
-std::string fullName(const std::string& name) { return std::string(Options::kPrefix) + name; }
+thread_local std::string currentPrefix;
+
+std::string fullName(const std::string& name) { return OptionsPrefix::fullName(name); }
 
 void requireDatabase() {
   PetscBool initialized = PETSC_FALSE;
@@ -52,7 +54,8 @@ bool rawValue(const std::string& name, std::string& value) {
   requireDatabase();
   char buffer[4096] = {0};
   PetscBool set = PETSC_FALSE;
-  LATS_PETSC_CALL(PetscOptionsGetString(nullptr, nullptr, fullName(name).c_str(), buffer, sizeof(buffer), &set));
+  LATS_PETSC_CALL(PetscOptionsGetString(nullptr, currentPrefix.empty() ? nullptr : currentPrefix.c_str(),
+                                        (std::string(Options::kPrefix) + name).c_str(), buffer, sizeof(buffer), &set));
   if (!set) return false;
   value = buffer;
   return true;
@@ -188,6 +191,16 @@ OptionSpec Options::spec(const std::string& name) {
   LATS_THROW(ConfigurationError, "unknown option " << fullName(name) << "."
                                                    << (best.empty() ? "" : " Did you mean " + fullName(best) + "?")
                                                    << " Run with -help to list the LaTS options.");
+}
+
+OptionsPrefix::OptionsPrefix(std::string prefix) : previous_(currentPrefix) { currentPrefix = std::move(prefix); }
+
+OptionsPrefix::~OptionsPrefix() { currentPrefix = previous_; }
+
+const std::string& OptionsPrefix::current() { return currentPrefix; }
+
+std::string OptionsPrefix::fullName(const std::string& name) {
+  return "-" + currentPrefix + std::string(Options::kPrefix).substr(1) + name;
 }
 
 bool Options::isSet(const std::string& name) {

@@ -65,6 +65,22 @@ struct TsLats {
   std::int64_t phaseSteps = 0, surrogateTaken = 0, classicalTaken = 0, switches = 0;
 };
 
+/// The TS's options prefix ("" without one): LaTS reads its options under it.
+std::string prefixOf(TS ts) {
+  const char* prefix = nullptr;
+  TSGetOptionsPrefix(ts, &prefix);
+  return prefix ? prefix : "";
+}
+
+/// Whether the TS type reads the option `name` (for -help under the TS's prefix).
+bool readByTs(const std::string& name) {
+  for (const char* exact : {"mode", "view", "model", "classical_ts_type", "record", "record_every", "obs"})
+    if (name == exact) return true;
+  for (const char* prefix : {"surrogate_", "hybrid_", "da_"})
+    if (name.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
 /// A State whose one field wraps the host's solution array (valid until VecRestoreArray).
 State wrapSolution(const TsLats* d, PetscScalar* a, double time, std::int64_t step) {
   std::vector<std::string> components;
@@ -237,9 +253,13 @@ PetscErrorCode setUp(TS ts) {
   auto* d = static_cast<TsLats*>(ts->data);
   DM dm;
   PetscFunctionBeginUser;
+  // LaTS options under the TS's prefix: -p_lats_* for a TS with prefix p_.
+  const OptionsPrefix scope(prefixOf(ts));
   PetscCall(TSDestroy(&d->inner));
   PetscCall(TSCreate(PetscObjectComm((PetscObject)ts), &d->inner));
-  PetscCall(TSSetOptionsPrefix(d->inner, "lats_classical_"));
+  // The inner TS reads -<prefix>lats_classical_ts_* (e.g. -p_lats_classical_ts_rk_type 4).
+  PetscCall(TSSetOptionsPrefix(d->inner, prefixOf(ts).c_str()));
+  PetscCall(TSAppendOptionsPrefix(d->inner, "lats_classical_"));
   PetscCall(TSSetType(d->inner, d->classicalType.c_str()));
   {
     // The nonlinear and linear solvers read the host's own options (-snes_*, -ksp_*, -pc_*):
@@ -315,7 +335,7 @@ PetscErrorCode setUp(TS ts) {
         LATS_CHECK(da.memberRanks == 0, ConfigurationError,
                    "TS lats: assimilation runs every member on all ranks; leave -lats_da_member_ranks at 0");
         MemberFactory members;
-        members.stepper = [](const std::shared_ptr<const Mesh>&) {
+        members.surrogate = [] {
           auto m = std::make_unique<SurrogateStepper>();
           m->setFromOptions();
           return m;
@@ -352,6 +372,7 @@ PetscErrorCode step(TS ts) {
   auto* d = static_cast<TsLats*>(ts->data);
   TSConvergedReason reason = TS_CONVERGED_ITERATING;
   PetscFunctionBeginUser;
+  const OptionsPrefix scope(prefixOf(ts));
   bool useSurrogate = d->mode == "surrogate";
   if (d->mode == "hybrid") {
     // The schedule: k model steps, then m steps of the inner TS, repeated.
@@ -448,9 +469,21 @@ PetscErrorCode snesJacobian(SNES snes, Vec x, Mat A, Mat B, TS ts) {
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode setFromOptions(TS ts, PetscOptionItems* /*items*/) {
+PetscErrorCode setFromOptions(TS ts, PetscOptionItems* PetscOptionsObject) {
   auto* d = static_cast<TsLats*>(ts->data);
   PetscFunctionBeginUser;
+  const OptionsPrefix scope(prefixOf(ts));
+  // The LaTS options the TS reads, under its prefix, through PETSc's options object: -help
+  // lists them as -<prefix>lats_*, and -options_left counts them as used.
+  PetscOptionsHeadBegin(PetscOptionsObject, "TS lats (LaTS) options");
+  for (const auto& spec : Options::declared()) {
+    if (!readByTs(spec.name)) continue;
+    char buffer[4096];
+    PetscBool set = PETSC_FALSE;
+    PetscCall(PetscOptionsString((std::string(Options::kPrefix) + spec.name).c_str(), spec.help.c_str(),
+                                 "TSSetFromOptions", spec.defaultValue.c_str(), buffer, sizeof(buffer), &set));
+  }
+  PetscOptionsHeadEnd();
   try {
     d->mode = kMode.get();  // an unknown value: ConfigurationError naming the choices
     if (d->mode != "surrogate" && !AssimilationSettings::fromOptions().observations.empty())
@@ -473,8 +506,8 @@ PetscErrorCode view(TS ts, PetscViewer viewer) {
   PetscFunctionBeginUser;
   PetscCall(PetscObjectTypeCompare((PetscObject)viewer, PETSCVIEWERASCII, &ascii));
   if (ascii) {
-    PetscCall(PetscViewerASCIIPrintf(viewer, "  LaTS mode %s, classical steps by TS type %s\n", d->mode.c_str(),
-                                     d->classicalType.c_str()));
+    PetscCall(PetscViewerASCIIPrintf(viewer, "  LaTS mode %s, classical steps by TS type %s, options -%slats_*\n",
+                                     d->mode.c_str(), d->classicalType.c_str(), prefixOf(ts).c_str()));
     if (d->mode == "hybrid")
       PetscCall(PetscViewerASCIIPrintf(viewer,
                                        "  hybrid schedule %lld surrogate + %lld classical steps: %lld surrogate and "

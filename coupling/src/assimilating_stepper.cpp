@@ -106,18 +106,9 @@ MemberFactory plexMemberFactory(std::function<std::shared_ptr<const meshio::Plex
     (*plexes)[mesh.get()] = p;
     return mesh;
   };
-  f.stepper = [plexes, stepper](const std::shared_ptr<const Mesh>& mesh) {
-    auto s = stepper();
-    auto it = plexes->find(mesh.get());
-    ClassicalStepper* classical = dynamic_cast<ClassicalStepper*>(s.get());
-    if (auto* h = dynamic_cast<HybridStepper*>(s.get())) classical = &h->classical();
-    if (classical != nullptr) {
-      LATS_CHECK(it != plexes->end(), ConfigurationError,
-                 "assimilation: " << s->type() << " members need the finite-volume mesh made by the member factory");
-      classical->setPlexMesh(it->second);
-    }
-    return s;
-  };
+  // The plexes live as long as the factory; a classical part of a member finds its plex
+  // from the member mesh (PlexMesh::of).
+  f.stepper = [plexes, stepper](const std::shared_ptr<const Mesh>& /*mesh*/) { return stepper(); };
   return f;
 }
 
@@ -130,6 +121,14 @@ MemberFactory memberFactoryFromOptions(const std::string& memberType) {
   if (memberType == "classical" || memberType == "hybrid")
     return plexMemberFactory([](MPI_Comm group) { return meshio::PlexMesh::fromOptions(group, 2); }, make);
   MemberFactory f;  // mesh-free members (surrogates) live on the host's mesh
+  if (memberType == "surrogate") {
+    f.surrogate = [] {
+      auto s = std::make_unique<SurrogateStepper>();
+      s->setFromOptions();
+      return s;
+    };
+    return f;
+  }
   f.stepper = [make](const std::shared_ptr<const Mesh>&) { return make(); };
   return f;
 }
@@ -154,7 +153,8 @@ struct AssimilatingStepper::Impl {
   // Surrogate members (and guided sampling): one surrogate holds the whole ensemble, steps its
   // own state in one batch, and the members' states are its decoded members.
   SurrogateStepper* batch = nullptr;
-  std::unique_ptr<TimeStepper> batchOwner;
+  std::unique_ptr<SurrogateStepper> batchOwner;
+  std::string memberKind;
   State batchState;
   bool guidedMode = false;
   bool latentMode = false;    // ensemble filter on the latent windows
@@ -286,6 +286,11 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
   int size = 1, rank = 0;
   MPI_Comm_size(I.world, &size);
   MPI_Comm_rank(I.world, &rank);
+  // Surrogate members without a stepper factory of their own: each member is one surrogate.
+  if (!I.factory.stepper && I.factory.surrogate)
+    I.factory.stepper = [make = I.factory.surrogate](const std::shared_ptr<const Mesh>&) {
+      return std::unique_ptr<TimeStepper>(make());
+    };
   collective(I.world, [&] {
     I.settings.validate(size);
     LATS_CHECK(I.factory.stepper != nullptr, ConfigurationError,
@@ -315,12 +320,14 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
   I.guidedMode = I.settings.type == "guided";
   // Surrogate members on all ranks run as one batched surrogate (guided sampling always does).
   I.memberMesh = I.factory.mesh ? I.factory.mesh(I.group) : this->mesh();
+  const bool surrogateMembers = groups == 1 && I.factory.surrogate != nullptr;
+  const bool batched = I.guidedMode || surrogateMembers;
+  // What the members are, for the log and messages.
   std::unique_ptr<TimeStepper> probe;
-  if (groups == 1) probe = I.factory.stepper(I.memberMesh);
-  const bool batched = I.guidedMode || dynamic_cast<SurrogateStepper*>(probe.get()) != nullptr;
-  // What the members are, for the log: the factory's stepper when it was probed.
-  const std::string memberKind = probe ? probe->type() : I.settings.memberType;
-  if (batched) I.batchOwner = std::move(probe);
+  if (groups == 1 && !surrogateMembers && I.factory.stepper) probe = I.factory.stepper(I.memberMesh);
+  I.memberKind = surrogateMembers ? "surrogate" : probe ? probe->type() : I.settings.memberType;
+  const std::string& memberKind = I.memberKind;
+  if (surrogateMembers) I.batchOwner = I.factory.surrogate();
   I.latentMode = I.settings.space == "latent";
   collective(I.world, [&] {
     LATS_CHECK(!I.latentMode || batched, ConfigurationError,
@@ -469,11 +476,12 @@ void AssimilatingStepper::addObservations(const da::Observations& batch) {
 
 void AssimilatingStepper::setUpBatch(const State& state) {
   auto& I = *impl_;
-  I.batch = dynamic_cast<SurrogateStepper*>(I.batchOwner.get());
+  I.batch = I.batchOwner.get();
   collective(I.world, [&] {
     LATS_CHECK(I.batch != nullptr, ConfigurationError,
                "guided assimilation samples with a diffusion surrogate, but the members are '"
-                   << I.batchOwner->type() << "' steppers; use -lats_da_member surrogate with a diffusion model");
+                   << I.memberKind
+                   << "' steppers; use -lats_da_member surrogate (on all ranks) with a diffusion model");
   });
   I.batch->setEnsemble(I.settings.ensembleSize, I.settings.filter.seed);
   I.batch->setDecodeEvery(0);  // the members are decoded here, when needed

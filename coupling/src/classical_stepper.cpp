@@ -54,9 +54,10 @@ solvers::FvSolver& ClassicalStepper::solver() {
 
 void ClassicalStepper::doSetUp(const Mesh& mesh, State& state) {
   if (equation_.empty()) setEquation(kEquation.get());
+  if (plex_ == nullptr) plex_ = meshio::PlexMesh::of(mesh);  // a mesh made by a PlexMesh knows it
   LATS_CHECK(plex_ != nullptr, ConfigurationError,
-             "classical stepper: no finite-volume mesh; construct it with the PlexMesh (ClassicalStepper(plex, "
-             "equation)) or call setPlexMesh() before setUp()");
+             "classical stepper: no finite-volume mesh; set it up on a PlexMesh's mesh(), construct it with the "
+             "PlexMesh (ClassicalStepper(plex, equation)) or call setPlexMesh() before setUp()");
   LATS_CHECK(&mesh == plex_->mesh().get(), ConfigurationError,
              "classical stepper: setUp() got the mesh '"
                  << mesh.name() << "' but the stepper integrates on the PlexMesh '" << plex_->mesh()->name()

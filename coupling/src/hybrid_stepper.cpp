@@ -217,6 +217,7 @@ StepResult HybridStepper::doStep(State& state, double dt) {
   // A surrogate step; under error control, checked before it is accepted.
   const bool check = s.policy == "error";
   State before = check ? state.clone() : State();
+  if (check) surrogate_->saveState();
   StepResult r = surrogate_->step(state, dt);
   if (r.ok()) {
     state.setTime(state.time() - r.dtTaken);
@@ -247,7 +248,7 @@ StepResult HybridStepper::doStep(State& state, double dt) {
   }
   // Roll back to the trusted state and take the step classically.
   ++rollbacks_;
-  surrogate_->rollout().restore();
+  surrogate_->restoreState();
   state.copyFrom(before);
   switchTo("classical", state, reason);
   ++inMode_;
@@ -260,6 +261,10 @@ StepResult HybridStepper::doStep(State& state, double dt) {
     return r;
   }
   return classicalStep(state, dt);
+}
+
+std::vector<std::pair<std::string, std::int64_t>> HybridStepper::counters() const {
+  return {{"surrogate_steps", surrogateTaken_}, {"classical_steps", classicalTaken_}, {"rollbacks", rollbacks_}};
 }
 
 void registerHybridStepper() {

@@ -23,6 +23,12 @@ const IntOption kDecodeEvery{"surrogate_decode_every", 1,
 const IntOption kEnsemble{"surrogate_ensemble", 1,
                           "surrogate: ensemble members (diffusion dynamics; the fields get their mean)"};
 const IntOption kSeed{"surrogate_seed", 1, "surrogate: seed of the stochastic (diffusion) latent dynamics"};
+const IntOption kEncoderChunk{"surrogate_encoder_chunk", -1,
+                              "surrogate: points the encoder attends to per chunk (-1: the checkpoint's; 0: all at "
+                              "once); bounds memory on large meshes, same result"};
+const IntOption kDecoderChunk{"surrogate_decoder_chunk", -1,
+                              "surrogate: points decoded per chunk (-1: the checkpoint's; 0: all at once); bounds "
+                              "memory on large meshes, same result"};
 const RealOption kDt{
     "surrogate_dt", 0.0,
     "surrogate: the model's time step, for checkpoints that do not record it (0: from the checkpoint)"};
@@ -62,6 +68,8 @@ SurrogateSettings SurrogateSettings::fromOptions() {
   s.ensemble = kEnsemble.get();
   s.seed = static_cast<std::uint64_t>(kSeed.get());
   s.dt = kDt.get();
+  s.encoderChunk = kEncoderChunk.get();
+  s.decoderChunk = kDecoderChunk.get();
   return s;
 }
 
@@ -99,7 +107,11 @@ void SurrogateStepper::doSetUp(const Mesh& /*mesh*/, State& state) {
              "surrogate stepper: -lats_surrogate_decode_every " << settings_.decodeEvery << "; expected >= 0");
   LATS_CHECK(settings_.dt >= 0 && std::isfinite(settings_.dt), InvalidValueError,
              "surrogate stepper: -lats_surrogate_dt " << settings_.dt << "; expected a finite value >= 0");
+  LATS_CHECK(settings_.encoderChunk >= -1 && settings_.decoderChunk >= -1, InvalidValueError,
+             "surrogate stepper: chunk sizes " << settings_.encoderChunk << " (encoder) and " << settings_.decoderChunk
+                                               << " (decoder); expected -1 (the checkpoint's), 0 (all) or a count");
   rollout_ = std::make_unique<solvers::neural::LatentRollout>(mesh()->comm(), settings_.model);
+  rollout_->setChunkSizes(settings_.encoderChunk, settings_.decoderChunk);
   const auto& info = rollout_->info();
   modelDt_ = settings_.dt > 0 ? settings_.dt : info.timeStep;
   LATS_CHECK(modelDt_ > 0, ConfigurationError,
@@ -190,6 +202,17 @@ void SurrogateStepper::pushHistory(const State& state) {
   rollout().push(state);
   lastChecksum_ = checksum(state);
   synchronized_ = true;
+}
+
+void SurrogateStepper::saveState() {
+  rollout().save();
+  saved_ = {lastChecksum_, synchronized_};
+}
+
+void SurrogateStepper::restoreState() {
+  rollout().restore();
+  lastChecksum_ = saved_.first;
+  synchronized_ = saved_.second;
 }
 
 void registerSurrogateStepper() {

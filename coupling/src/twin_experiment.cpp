@@ -199,7 +199,7 @@ std::vector<TwinResult> runTwinExperiment(std::shared_ptr<const meshio::PlexMesh
           factory = plexMemberFactory(plexFor, classicalMember);
         } else {
           const std::string model = method == "guided" ? s.guidedModel : s.model;
-          factory.stepper = [&surrogate, model](const std::shared_ptr<const Mesh>&) { return surrogate(model); };
+          factory.surrogate = [&surrogate, model] { return surrogate(model); };
           if (das.memberRanks != 0) factory.mesh = [mesh](MPI_Comm) { return mesh; };
           if (method == "guided") das.type = "guided";
         }

@@ -22,7 +22,6 @@ struct lats_session_s {
   std::shared_ptr<const lats::Mesh> mesh;
   lats::State state;
   std::unique_ptr<lats::TimeStepper> stepper;
-  lats::coupling::SurrogateStepper* surrogate = nullptr;           // when the stepper is one
   lats::coupling::AssimilatingStepper* assimilating = nullptr;     // when the stepper is one
   std::vector<lats::solvers::assimilation::Observations> pending;  // added before setup
   std::unique_ptr<lats::coupling::TrajectoryRecorder> recorder;    // lats_session_record
@@ -87,7 +86,7 @@ int stepCode(lats_session s, const lats::StepResult& r) {
 void recordIfDue(lats_session s) {
   if (!s->recorder || s->recorder->written()) return;
   if (++s->recordSteps % s->recordEvery != 0) return;
-  if (s->surrogate) s->surrogate->synchronize(s->state);
+  s->stepper->synchronize(s->state);
   s->recorder->snapshot(*s->mesh, s->state);
 }
 
@@ -189,9 +188,18 @@ int lats_session_setup(lats_session s, const char* stepper) {
     LATS_CHECK(s->n >= 0, lats::ConfigurationError,
                "lats_session_setup: no points; call lats_session_set_points and lats_session_add_field first");
     s->mesh = lats::MeshBuilder(s->comm, s->dim).name("host").coordinates(s->xyz.data(), s->n).build();
-    auto st = lats::timeSteppers().create(stepper && *stepper ? stepper : "surrogate");
+    const std::string name = stepper && *stepper ? stepper : "surrogate";
+    // The observation functions of this API talk to an assimilating stepper: the session
+    // keeps one by its type when it asked for one; every other stepper comes from the registry.
+    std::unique_ptr<lats::TimeStepper> st;
+    if (name == "assimilating") {
+      auto a = std::make_unique<lats::coupling::AssimilatingStepper>();
+      s->assimilating = a.get();
+      st = std::move(a);
+    } else {
+      st = lats::timeSteppers().create(name);
+    }
     st->setFromOptions();
-    s->assimilating = dynamic_cast<lats::coupling::AssimilatingStepper*>(st.get());
     if (s->assimilating) {
       auto settings = s->assimilating->settings();
       settings.observationsLater = true;  // a host may add them while it runs
@@ -206,7 +214,6 @@ int lats_session_setup(lats_session s, const char* stepper) {
     st->addObserver([s](const lats::TimeStepper&, const lats::State&, const lats::StepResult& r) {
       if (r.ok()) recordIfDue(s);
     });
-    s->surrogate = dynamic_cast<lats::coupling::SurrogateStepper*>(st.get());
     s->stepper = std::move(st);
     return LATS_OK;
   });
@@ -238,7 +245,7 @@ int lats_session_host_step(lats_session s, double dt) {
                    "lats_session_host_step: call lats_session_setup first");
     LATS_CHECK(dt > 0 && std::isfinite(dt), lats::InvalidValueError,
                "lats_session_host_step: dt = " << dt << "; expected a positive finite step");
-    if (s->surrogate) s->surrogate->pushHistory(s->state);
+    s->stepper->pushHistory(s->state);
     s->state.setTime(s->state.time() + dt);
     s->state.setStepIndex(s->state.stepIndex() + 1);
     recordIfDue(s);
@@ -281,7 +288,7 @@ int lats_session_synchronize(lats_session s) {
   return guarded(s, [&]() -> int {
     LATS_C_REQUIRE(s->stepper != nullptr, LATS_ERR_CONFIGURATION,
                    "lats_session_synchronize: call lats_session_setup first");
-    if (s->surrogate) s->surrogate->synchronize(s->state);
+    s->stepper->synchronize(s->state);
     return LATS_OK;
   });
 }
@@ -309,7 +316,7 @@ int lats_session_record(lats_session s, const char* path, int every) {
                                                                        "lats_session_record");
     s->recordEvery = every;
     s->recordSteps = 0;
-    if (s->surrogate) s->surrogate->synchronize(s->state);
+    s->stepper->synchronize(s->state);
     s->recorder->snapshot(*s->mesh, s->state);
     return LATS_OK;
   });

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <vector>
 
@@ -521,6 +522,33 @@ void PlexMesh::Impl::computeGeometry(const std::vector<PetscInt>& ids) {
 }
 
 PlexMesh::PlexMesh(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+namespace {
+// Mesh -> the PlexMesh that made it (weak: the map does not keep meshes alive).
+std::mutex& ownersMutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<const Mesh*, std::weak_ptr<const PlexMesh>>& owners() {
+  static std::map<const Mesh*, std::weak_ptr<const PlexMesh>> m;
+  return m;
+}
+std::shared_ptr<const PlexMesh> adopt(std::shared_ptr<const PlexMesh> plex) {
+  std::lock_guard<std::mutex> lock(ownersMutex());
+  auto& m = owners();
+  for (auto it = m.begin(); it != m.end();) it = it->second.expired() ? m.erase(it) : std::next(it);
+  m[plex->mesh().get()] = plex;
+  return plex;
+}
+}  // namespace
+
+std::shared_ptr<const PlexMesh> PlexMesh::of(const Mesh& mesh) {
+  std::lock_guard<std::mutex> lock(ownersMutex());
+  const auto it = owners().find(&mesh);
+  if (it == owners().end()) return nullptr;
+  auto plex = it->second.lock();
+  return plex && plex->mesh().get() == &mesh ? plex : nullptr;
+}
 PlexMesh::~PlexMesh() = default;
 
 std::shared_ptr<const PlexMesh> PlexMesh::unitSquare(MPI_Comm comm, const UnitSquareSpec& spec) {
@@ -556,7 +584,7 @@ std::shared_ptr<const PlexMesh> PlexMesh::unitSquare(MPI_Comm comm, const UnitSq
   LATS_PETSC_CALL(DMPlexCreateFromCellListPetsc(comm, 2, list.numCells, list.numVertices, list.numCorners, PETSC_TRUE,
                                                 list.cells.data(), 2, list.coords.data(), &dm));
   impl->build(dm);
-  return std::shared_ptr<const PlexMesh>(new PlexMesh(std::move(impl)));
+  return adopt(std::shared_ptr<const PlexMesh>(new PlexMesh(std::move(impl))));
 }
 
 std::shared_ptr<const PlexMesh> PlexMesh::interval(MPI_Comm comm, const IntervalSpec& spec) {
@@ -581,7 +609,7 @@ std::shared_ptr<const PlexMesh> PlexMesh::interval(MPI_Comm comm, const Interval
   LATS_PETSC_CALL(DMPlexCreateFromCellListPetsc(comm, 1, list.numCells, list.numVertices, list.numCorners, PETSC_TRUE,
                                                 list.cells.data(), 1, list.coords.data(), &dm));
   impl->build(dm);
-  return std::shared_ptr<const PlexMesh>(new PlexMesh(std::move(impl)));
+  return adopt(std::shared_ptr<const PlexMesh>(new PlexMesh(std::move(impl))));
 }
 
 std::shared_ptr<const PlexMesh> PlexMesh::fromGmsh(MPI_Comm comm, const std::string& path) {
@@ -626,7 +654,7 @@ std::shared_ptr<const PlexMesh> PlexMesh::fromGmsh(MPI_Comm comm, const std::str
   impl->comm = comm;
   impl->kind = "gmsh " + std::filesystem::path(path).filename().string();
   impl->build(dm);
-  return std::shared_ptr<const PlexMesh>(new PlexMesh(std::move(impl)));
+  return adopt(std::shared_ptr<const PlexMesh>(new PlexMesh(std::move(impl))));
 }
 
 std::shared_ptr<const PlexMesh> PlexMesh::fromOptions(MPI_Comm comm, int defaultDimension) {

@@ -230,7 +230,7 @@ TEST(GuidedAssimilation, TracksTheTruthBetterThanTheFreeSurrogate) {
     return std::make_unique<lats::coupling::SurrogateStepper>(s);
   };
   lats::coupling::MemberFactory factory;
-  factory.stepper = [&](const std::shared_ptr<const lats::Mesh>&) { return surrogateFactory(); };
+  factory.surrogate = surrogateFactory;
   lats::coupling::AssimilationSettings settings;
   settings.type = "guided";
   settings.ensembleSize = 8;

@@ -152,6 +152,23 @@ TEST(Surrogate, StepsEqualTheCheckpointsOwnComputationOnAnyRankCount) {
   // The registry creates the same stepper from the options database.
   auto byName = lats::timeSteppers().create("surrogate");
   EXPECT_EQ(byName->type(), "surrogate");
+  // Chunk sizes are a run-time setting: small chunks give the same states.
+  auto chunked = settings();
+  chunked.encoderChunk = 7;
+  chunked.decoderChunk = 5;
+  SurrogateStepper small(chunked);
+  auto other = initialState(*plex->mesh());
+  small.setUp(plex->mesh(), other);
+  ASSERT_TRUE(small.advance(other, 3 * kDt, kDt).ok());
+  EXPECT_LT(maxRelativeDifference(*plex->mesh(), other, reference(3)), 1e-5);
+  auto bad = settings();
+  bad.decoderChunk = -2;
+  SurrogateStepper refused(bad);
+  auto third = initialState(*plex->mesh());
+  EXPECT_NE(lats::test::messageOf<lats::InvalidValueError>([&] {
+              refused.setUp(plex->mesh(), third);
+            }).find("expected -1 (the checkpoint's), 0 (all) or a count"),
+            std::string::npos);
 }
 
 TEST(Surrogate, LazyDecodingAndHostChanges) {
@@ -170,7 +187,9 @@ TEST(Surrogate, LazyDecodingAndHostChanges) {
   for (std::int64_t i = 0; i < mesh.ownedSize(); ++i)
     unchanged = std::max(unchanged, std::abs(state.field("burgers").view()(i, 0) - s0.field("burgers").view()(i, 0)));
   EXPECT_EQ(unchanged, 0.0);
-  stepper.synchronize(state);
+  // Read through the TimeStepper interface (what hosts and composite steppers call).
+  EXPECT_TRUE(stepper.capabilities().lazyState);
+  static_cast<lats::TimeStepper&>(stepper).synchronize(state);
   EXPECT_TRUE(stepper.isSynchronized());
   EXPECT_LT(maxRelativeDifference(mesh, state, reference(3)), 1e-5);
 
@@ -392,8 +411,19 @@ TEST(Classical, MacroStepsEqualTheSolverOnAnyRankCount) {
   auto other = classical(plex);
   m = lats::test::messageOf<lats::ConfigurationError>([&] { other->setUp(plex->mesh(), wrong); });
   EXPECT_NE(m.find("the state has no field 'burgers'"), std::string::npos) << m;
+  // Set up on a PlexMesh's mesh, a classical stepper finds the PlexMesh by itself
+  // (PlexMesh::of); on a mesh made otherwise it has no finite-volume mesh.
+  auto found = std::make_unique<lats::coupling::ClassicalStepper>();
+  found->setEquation("burgers");
+  auto fresh = state.clone();
+  EXPECT_NO_THROW(found->setUp(plex->mesh(), fresh));
+  EXPECT_EQ(lats::meshio::PlexMesh::of(*plex->mesh()), plex);
+  auto points = lats::MeshBuilder(MPI_COMM_WORLD, 1).coordinates({0.0, 0.5}).build();
+  EXPECT_EQ(lats::meshio::PlexMesh::of(*points), nullptr);
+  lats::State onPoints;
+  onPoints.add(lats::Field("burgers", 2, 1));
   auto noMesh = std::make_unique<lats::coupling::ClassicalStepper>();
-  m = lats::test::messageOf<lats::ConfigurationError>([&] { noMesh->setUp(plex->mesh(), state); });
+  m = lats::test::messageOf<lats::ConfigurationError>([&] { noMesh->setUp(points, onPoints); });
   EXPECT_NE(m.find("no finite-volume mesh"), std::string::npos) << m;
 }
 
@@ -413,6 +443,10 @@ TEST(Hybrid, ScheduleAlternatesAndLogsEverySwitch) {
   ASSERT_TRUE(stepper.advance(state, 6 * kDt, kDt).ok());
   EXPECT_EQ(stepper.surrogateStepsTaken(), 4);
   EXPECT_EQ(stepper.classicalStepsTaken(), 2);
+  // The same counts through the TimeStepper interface (what reports read).
+  const auto counters = static_cast<const lats::TimeStepper&>(stepper).counters();
+  EXPECT_EQ(counters, (std::vector<std::pair<std::string, std::int64_t>>{
+                          {"surrogate_steps", 4}, {"classical_steps", 2}, {"rollbacks", 0}}));
   ASSERT_EQ(stepper.switches().size(), 3u);  // s s | c | s s | c
   EXPECT_EQ(stepper.switches()[0].step, 2);
   EXPECT_EQ(stepper.switches()[0].to, "classical");

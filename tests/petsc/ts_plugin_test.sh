@@ -3,7 +3,9 @@
 # `-dll_append liblats.so -ts_type lats -lats_classical_ts_type X` must reproduce `-ts_type X`
 # (final solutions within 1e-12 relative), on 1 and 2 ranks:
 #   ex13 (DMDA, 2D heat, RHS function + Jacobian): rk (adaptive), beuler (implicit);
-#   ex45 (DMPlex, FEM heat): euler (explicit), beuler (implicit, LU).
+#   ex45 (DMPlex, FEM heat): euler (explicit), beuler (implicit, LU);
+# and two TS objects in one program (two_ts.c) configured apart through their options
+# prefixes (-a_lats_*, -b_lats_*), each equal to the plain integrator it wraps.
 #   ts_plugin_test.sh <liblats.so> <scratch-dir> <source-dir>
 set -euo pipefail
 lib=$1 scratch=$2 src=$3
@@ -50,6 +52,28 @@ for np in 1 2; do
   run "$np" ex45 euler $plex -explicit -ts_max_steps 4 -ts_dt 1e-4
   run "$np" ex45 beuler $plex -ts_max_steps 5 -ts_dt 0.1 -pc_type lu
 done
+# Two TS objects in one program, configured apart through their options prefixes (a_, b_):
+# each lats TS equals the plain PETSc integrator it wraps (the inner TS reads
+# -X_lats_classical_ts_*), and -help lists the TS's LaTS options under its prefix.
+cp "$src/tests/petsc/two_ts.c" .
+mpicc -O2 two_ts.c -o two_ts $(pkg-config --cflags --libs petsc) -lm
+for np in 1 2; do
+  mpiexec -n "$np" --oversubscribe ./two_ts -suffix ref -a_ts_type rk -a_ts_rk_type 4 -b_ts_type euler > two.log 2>&1 \
+    || { cat two.log; exit 1; }
+  mpiexec -n "$np" --oversubscribe ./two_ts -suffix lats -dll_append "$lib" \
+    -a_ts_type lats -a_lats_classical_ts_type rk -a_lats_classical_ts_rk_type 4 \
+    -b_ts_type lats -b_lats_classical_ts_type euler -a_ts_view > two.log 2>&1 || { cat two.log; exit 1; }
+  grep -q "options -a_lats_\*" two.log
+  grep -q "type: rk" two.log && grep -q "RK type 4" two.log
+  echo "two_ts on $np rank(s): a_ (rk 4) and b_ (euler) through lats:"
+  compare a_ref.bin a_lats.bin
+  compare b_ref.bin b_lats.bin
+  # The two integrators differ, so each TS really read its own prefix.
+  ! compare a_lats.bin b_lats.bin > /dev/null
+done
+./two_ts -suffix help -dll_append "$lib" -a_ts_type lats -b_ts_type lats -help > help.log 2>&1 || { cat help.log; exit 1; }
+grep -q -- "-a_lats_mode" help.log && grep -q -- "-b_lats_hybrid_surrogate_steps" help.log
+echo "  -help lists -a_lats_mode and -b_lats_hybrid_surrogate_steps"
 # -lats_record writes the host's trajectory as a LaTS dataset: ex13 (DMDA points), every
 # 4th of 20 steps, last snapshot = the final solution; ex45 (DMPlex, P1 values on the free
 # vertices) whose exact solution x^2 + y^2 + 2t the recorded values match at the recorded points.

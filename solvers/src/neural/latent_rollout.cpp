@@ -189,6 +189,14 @@ void LatentRollout::setEnsemble(std::int64_t members, std::uint64_t seed) {
 
 std::int64_t LatentRollout::members() const { return impl_->members; }
 
+void LatentRollout::setChunkSizes(std::int64_t encoderPoints, std::int64_t decoderPoints) {
+  LATS_CHECK(encoderPoints >= -1 && decoderPoints >= -1, InvalidValueError,
+             "surrogate: chunk sizes " << encoderPoints << " and " << decoderPoints
+                                       << "; expected -1 (the checkpoint's), 0 (all points) or a point count");
+  if (encoderPoints >= 0) impl_->cp.model->encoder().setChunkSize(encoderPoints);
+  if (decoderPoints >= 0) impl_->cp.model->decoder().setChunkSize(decoderPoints);
+}
+
 void LatentRollout::bind(std::shared_ptr<const Mesh> mesh, const State& state) {
   LATS_CHECK(mesh != nullptr, InvalidValueError, "surrogate: bind() without a mesh");
   validateAgainst(impl_->cp.metadata, *mesh, state);

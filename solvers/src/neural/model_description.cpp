@@ -1,6 +1,7 @@
 #include "lats/solvers/neural/model_description.hpp"
 
 #include <sstream>
+#include <tuple>
 
 #include "lats/core/error.hpp"
 #include "lats/core/options.hpp"
@@ -125,11 +126,15 @@ std::string ModelDescription::fingerprint() const {
   std::ostringstream os;
   os << "spatial_dim=" << spatialDim << ";num_components=" << numComponents << ";num_parameters=" << numParameters
      << ";latent_dim=" << latentDim << ";history=" << history;
-  const std::pair<const char*, const ComponentConfig*> roles[] = {
-      {"encoder", &encoder}, {"decoder", &decoder}, {"dynamics", &dynamics}};
-  for (const auto& [role, c] : roles) {
+  const std::tuple<const char*, const ComponentConfig*, const std::vector<HyperSpec>*> roles[] = {
+      {"encoder", &encoder, &schemaOf(encoders(), encoder)},
+      {"decoder", &decoder, &schemaOf(decoders(), decoder)},
+      {"dynamics", &dynamics, &schemaOf(latentDynamics(), dynamics)}};
+  for (const auto& [role, c, schema] : roles) {
     os << ";" << role << "=" << c->type();
-    for (const auto& [k, v] : c->values()) os << ";" << role << "." << k << "=" << toText(v);
+    for (const auto& spec : *schema)  // run-time settings (chunk sizes) are not the architecture
+      if (!spec.runtime && c->has(spec.key))
+        os << ";" << role << "." << spec.key << "=" << toText(c->values().at(spec.key));
   }
   return os.str();
 }

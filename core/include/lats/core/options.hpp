@@ -72,6 +72,26 @@ class Options {
   static void view(std::ostream& os);
 };
 
+/// Reads (and writes) of LaTS options during its lifetime use a PETSc object's options
+/// prefix, as PETSc objects do: under OptionsPrefix("p_"), the option declared as "mode" is
+/// -p_lats_mode, not -lats_mode (no fall-back, like PETSc). The TS type "lats" opens one
+/// with its TS's prefix, so two lats TS objects in one program are configured apart.
+/// Scopes nest (the innermost prefix applies) and are per thread. Not collective.
+class OptionsPrefix {
+ public:
+  explicit OptionsPrefix(std::string prefix);
+  ~OptionsPrefix();
+  OptionsPrefix(const OptionsPrefix&) = delete;
+  OptionsPrefix& operator=(const OptionsPrefix&) = delete;
+  /// The prefix in force ("" outside any scope).
+  static const std::string& current();
+  /// The option as given on the command line under the current prefix: "-p_lats_mode".
+  static std::string fullName(const std::string& name);
+
+ private:
+  std::string previous_;
+};
+
 /// A declared option of value type T (std::int64_t, double, bool, std::string).
 template <class T>
 class Option {

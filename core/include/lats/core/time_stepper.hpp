@@ -2,9 +2,11 @@
 /// \file time_stepper.hpp
 /// The TimeStepper interface, step results, observers and the stepper registry.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lats/core/mesh.hpp"
@@ -31,6 +33,19 @@ struct StepResult {
 };
 
 class TimeStepper;
+
+/// What a stepper does beyond step(): hosts and composite steppers ask instead of testing
+/// for a concrete class.
+struct StepperCapabilities {
+  /// The fields may lag behind the state's time until synchronize() (a surrogate that
+  /// decodes only when its state is read).
+  bool lazyState = false;
+  /// pushHistory() feeds host-computed states into a window of past states.
+  bool history = false;
+  /// saveState()/restoreState() remember internal state beyond the fields (latent windows,
+  /// random streams); without it the fields are the whole state.
+  bool internalState = false;
+};
 
 /// Called after every step attempt (successful or not); used for recording, logging and metrics.
 class StepObserver {
@@ -63,6 +78,22 @@ class TimeStepper {
   /// starting with `dt` and then using each result's dtNext. Returns the last result: a
   /// failure stops the loop. Collective.
   StepResult advance(State& state, double toTime, double dt);
+
+  /// What this stepper does beyond step(). Default: nothing more.
+  virtual StepperCapabilities capabilities() const { return {}; }
+  /// Brings the fields of `state` up to its time (a stepper that decodes only when read).
+  /// Default: nothing, the fields are always current. Collective.
+  virtual void synchronize(State& /*state*/) {}
+  /// The host computed `state` itself (e.g. a classical step of a hybrid run): the next
+  /// step continues from it with it as the latest history entry. Default: nothing (the
+  /// fields are the state). Collective.
+  virtual void pushHistory(const State& /*state*/) {}
+  /// Remember / go back to the internal state (rollback of a rejected step); the caller
+  /// restores the fields itself. Default: nothing to remember.
+  virtual void saveState() {}
+  virtual void restoreState() {}
+  /// Counts of the run for reports, e.g. {"surrogate_steps", 12}. Default: none.
+  virtual std::vector<std::pair<std::string, std::int64_t>> counters() const { return {}; }
 
   using ObserverFunction = std::function<void(const TimeStepper&, const State&, const StepResult&)>;
   void addObserver(std::shared_ptr<StepObserver> observer);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lats/core/time_stepper.hpp"
+#include "lats/coupling/surrogate_stepper.hpp"
 #include "lats/meshio/plex_mesh.hpp"
 #include "lats/solvers/assimilation/filters.hpp"
 #include "lats/solvers/assimilation/metrics.hpp"
@@ -55,6 +56,10 @@ struct AssimilationSettings {
 struct MemberFactory {
   std::function<std::shared_ptr<const Mesh>(MPI_Comm group)> mesh;
   std::function<std::unique_ptr<TimeStepper>(const std::shared_ptr<const Mesh>& mesh)> stepper;
+  /// Set when the members are surrogates: makes one. Members on all ranks then run as one
+  /// batched latent ensemble in one such stepper (guided sampling and latent analyses need
+  /// it); `stepper` may be left empty (it defaults to this).
+  std::function<std::unique_ptr<SurrogateStepper>()> surrogate;
   /// Optional: sets the initial values of member `member` (a state on the member mesh), e.g. a
   /// draw from the initial-condition family (a climatological ensemble). Without it every
   /// member is the host's initial state plus a smooth perturbation (-lats_da_init_spread).

@@ -62,6 +62,14 @@ class HybridStepper : public TimeStepper {
   SurrogateStepper& surrogate() { return *surrogate_; }
   const HybridSettings& settings() const { return settings_; }
 
+  StepperCapabilities capabilities() const override { return surrogate_->capabilities(); }
+  /// Brings the fields up to date with the surrogate part's latest state. Collective.
+  void synchronize(State& state) override { surrogate_->synchronize(state); }
+  /// A host-computed state enters the surrogate part's history window. Collective.
+  void pushHistory(const State& state) override { surrogate_->pushHistory(state); }
+  /// surrogate_steps, classical_steps, rollbacks.
+  std::vector<std::pair<std::string, std::int64_t>> counters() const override;
+
   const std::vector<StepperSwitch>& switches() const { return switches_; }
   std::int64_t surrogateStepsTaken() const { return surrogateTaken_; }
   std::int64_t classicalStepsTaken() const { return classicalTaken_; }

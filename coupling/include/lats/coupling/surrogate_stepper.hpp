@@ -24,9 +24,13 @@ struct SurrogateSettings {
   std::int64_t ensemble = 1;  ///< seeded members (diffusion dynamics); the fields get their mean
   std::uint64_t seed = 1;
   double dt = 0.0;  ///< the model's time step when its checkpoint does not record one
+  /// Points per chunk of the encoder and decoder (-1: the checkpoint's; 0: all at once):
+  /// bound the memory of large meshes without changing the result.
+  std::int64_t encoderChunk = -1, decoderChunk = -1;
 
   /// From -lats_model, -lats_surrogate_parameters (name=value,...), -lats_surrogate_decode_every,
-  /// -lats_surrogate_ensemble, -lats_surrogate_seed, -lats_surrogate_dt.
+  /// -lats_surrogate_ensemble, -lats_surrogate_seed, -lats_surrogate_dt,
+  /// -lats_surrogate_encoder_chunk, -lats_surrogate_decoder_chunk.
   static SurrogateSettings fromOptions();
 };
 
@@ -49,12 +53,16 @@ class SurrogateStepper : public TimeStepper {
 
   /// The model's time step (after setUp()).
   double modelTimeStep() const { return modelDt_; }
+  StepperCapabilities capabilities() const override { return {true, true, true}; }
   /// Decodes the current latent state into `state` if the fields are behind. Collective.
-  void synchronize(State& state);
+  void synchronize(State& state) override;
   bool isSynchronized() const { return synchronized_; }
   /// The host computed `state` itself (e.g. a classical step of a hybrid run): append it to
   /// the latent history window so the next surrogate step continues from it. Collective.
-  void pushHistory(const State& state);
+  void pushHistory(const State& state) override;
+  /// The latent window, counters and random streams (LatentRollout::save/restore).
+  void saveState() override;
+  void restoreState() override;
   /// Decode into the stepped state every k-th step (0: only in synchronize()); overrides the
   /// settings.
   void setDecodeEvery(std::int64_t k);
@@ -77,6 +85,7 @@ class SurrogateStepper : public TimeStepper {
   double modelDt_ = 0.0;
   double lastChecksum_ = 0.0;
   bool synchronized_ = true;
+  std::pair<double, bool> saved_{0.0, true};  // lastChecksum_, synchronized_ at saveState()
   std::unique_ptr<solvers::neural::GuidanceTarget> guide_;
 };
 

@@ -92,6 +92,10 @@ class PlexMesh {
   /// Cell centroids (owned then ghosts) with volumes, rank-independent global ids (the cell
   /// number of the undistributed mesh) and face neighbours.
   std::shared_ptr<const Mesh> mesh() const;
+  /// The PlexMesh whose mesh() is `mesh`, while it lives (null for a mesh made otherwise):
+  /// how a finite-volume stepper handed only the Mesh finds its DMPlex, as PETSc objects
+  /// find their DM. Not collective.
+  static std::shared_ptr<const PlexMesh> of(const Mesh& mesh);
   const FvGeometry& geometry() const;
   /// The owned cells' shapes (mesh() order), each with its own vertices, unwrapped around
   /// its centroid on periodic meshes: what a dataset stores under /cells.

@@ -73,6 +73,9 @@ class LatentRollout {
   /// Deterministic dynamics give identical members. Resets the latent state.
   void setEnsemble(std::int64_t members, std::uint64_t seed);
   std::int64_t members() const;
+  /// Points per chunk of the encoder and decoder (-1: keep the checkpoint's; 0: all at
+  /// once). Bounds memory on large meshes; the results do not depend on it.
+  void setChunkSizes(std::int64_t encoderPoints, std::int64_t decoderPoints);
 
   /// Checks that `mesh` and `state` fit the model (spatial dimension, field names and
   /// components: ModelMismatchError saying which differs) and remembers the mesh's owned

@@ -39,7 +39,8 @@ struct ModelDescription {
   bool sameArchitecture(const ModelDescription& other) const;
   /// Whether encoder, bottleneck and decoder have the same architecture (the dynamics may differ).
   bool sameAutoencoder(const ModelDescription& other) const;
-  /// "key=value;..." of every value (for training fingerprints and messages).
+  /// "key=value;..." of every architecture value (run-time settings such as chunk sizes
+  /// left out): what must match for a training run to resume.
   std::string fingerprint() const;
   bool operator==(const ModelDescription& other) const;
 };
