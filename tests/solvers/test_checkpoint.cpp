@@ -11,28 +11,19 @@
 #include "lats/core/mesh.hpp"
 #include "lats/solvers/neural/checkpoint.hpp"
 #include "test_support.hpp"
+#include "tiny_model.hpp"
 
 namespace nn = lats::solvers::neural;
 using lats::test::messageOf;
 
 namespace {
 nn::ModelDescription smallDescription(const std::string& dynamics = "diffusion") {
-  auto d = nn::ModelDescription::defaults();
+  auto d = lats::test::tinyModel(dynamics);
   d.spatialDim = 2;
   d.numComponents = 3;
   d.numParameters = 2;
   d.latentDim = 8;
-  d.dynamics = nn::latentDynamics().defaults(dynamics);
-  d.set("encoder.num_tokens", std::int64_t{4})
-      .set("encoder.token_dim", std::int64_t{16})
-      .set("encoder.num_heads", std::int64_t{2})
-      .set("encoder.num_frequencies", std::int64_t{4})
-      .set("decoder.hidden", std::int64_t{16})
-      .set("decoder.num_heads", std::int64_t{2})
-      .set("decoder.num_frequencies", std::int64_t{4})
-      .set("dynamics.dim", std::int64_t{16})
-      .set("dynamics.depth", std::int64_t{1})
-      .set("dynamics.num_heads", std::int64_t{2});
+  d.set("encoder.num_frequencies", std::int64_t{4}).set("decoder.num_frequencies", std::int64_t{4});
   return d;
 }
 nn::ModelMetadata smallMetadata() {

@@ -7,6 +7,7 @@
 #include "lats/core/error.hpp"
 #include "lats/solvers/neural/latent_operator.hpp"
 #include "test_support.hpp"
+#include "tiny_model.hpp"
 
 namespace nn = lats::solvers::neural;
 using lats::test::messageOf;
@@ -38,17 +39,9 @@ TEST(TorchScript, ImportedModelWorksInPlaceOfANativeOne) {
   EXPECT_TRUE(torch::allclose(y[1][6], 0.5 * u[1].mean(0)));
 
   // The native model goes through the same interface.
-  auto c = nn::ModelDescription::defaults();
+  auto c = lats::test::tinyModel();
   c.numComponents = 3;
   c.latentDim = 8;
-  c.set("encoder.num_tokens", std::int64_t{4})
-      .set("encoder.token_dim", std::int64_t{16})
-      .set("encoder.num_heads", std::int64_t{2})
-      .set("decoder.hidden", std::int64_t{16})
-      .set("decoder.num_heads", std::int64_t{2})
-      .set("dynamics.dim", std::int64_t{16})
-      .set("dynamics.depth", std::int64_t{1})
-      .set("dynamics.num_heads", std::int64_t{2});
   std::vector<std::unique_ptr<nn::LatentOperator>> ops;
   ops.push_back(std::move(op));
   ops.push_back(nn::makeNativeOperator(nn::LatentModel(c)));

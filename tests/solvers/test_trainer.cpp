@@ -16,6 +16,7 @@
 #include "lats/solvers/neural/checkpoint.hpp"
 #include "lats/solvers/neural/trainer.hpp"
 #include "test_support.hpp"
+#include "tiny_model.hpp"
 
 namespace nn = lats::solvers::neural;
 
@@ -86,17 +87,10 @@ nn::TrainerSettings smallSettings(const std::string& dataset, const std::string&
   s.validation = 0.2;
   s.progress = false;
   s.seed = 3;
+  s.model = lats::test::tinyModel();
   s.model.set("latent_dim", std::int64_t{4})
-      .set("encoder.num_tokens", std::int64_t{4})
-      .set("encoder.token_dim", std::int64_t{16})
-      .set("encoder.num_heads", std::int64_t{2})
       .set("encoder.num_frequencies", std::int64_t{4})
-      .set("decoder.hidden", std::int64_t{16})
-      .set("decoder.num_heads", std::int64_t{2})
-      .set("decoder.num_frequencies", std::int64_t{4})
-      .set("dynamics.dim", std::int64_t{16})
-      .set("dynamics.depth", std::int64_t{1})
-      .set("dynamics.num_heads", std::int64_t{2});
+      .set("decoder.num_frequencies", std::int64_t{4});
   return s;
 }
 

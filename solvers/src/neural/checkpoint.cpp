@@ -63,13 +63,19 @@ ComponentConfig componentFromJson(const json& j, const std::string& role) {
   return c;
 }
 
-ModelDescription descriptionFromJson(const json& j) {
+/// The sizes both format versions write at the top of "config".
+ModelDescription sizesFromJson(const json& j) {
   ModelDescription d;
   d.spatialDim = j.at("spatial_dim").get<std::int64_t>();
   d.numComponents = j.at("num_components").get<std::int64_t>();
   d.numParameters = j.at("num_parameters").get<std::int64_t>();
   d.latentDim = j.at("latent_dim").get<std::int64_t>();
   d.history = j.at("history").get<std::int64_t>();
+  return d;
+}
+
+ModelDescription descriptionFromJson(const json& j) {
+  ModelDescription d = sizesFromJson(j);
   d.encoder = componentFromJson(j.at("encoder"), "encoder");
   d.decoder = componentFromJson(j.at("decoder"), "decoder");
   d.dynamics = componentFromJson(j.at("dynamics"), "dynamics");
@@ -82,12 +88,7 @@ ModelDescription descriptionFromVersion1(const json& j) {
   const auto architecture = j.at("architecture").get<std::string>();
   LATS_CHECK(architecture == "aroma", FileFormatError,
              "unknown latent model architecture '" << architecture << "' in a version-1 checkpoint; expected aroma");
-  ModelDescription d;
-  d.spatialDim = j.at("spatial_dim").get<std::int64_t>();
-  d.numComponents = j.at("num_components").get<std::int64_t>();
-  d.numParameters = j.at("num_parameters").get<std::int64_t>();
-  d.latentDim = j.at("latent_dim").get<std::int64_t>();
-  d.history = j.at("history").get<std::int64_t>();
+  ModelDescription d = sizesFromJson(j);
   const auto heads = j.at("num_heads").get<std::int64_t>(), frequencies = j.at("num_frequencies").get<std::int64_t>();
   d.encoder = ComponentConfig("cross_attention")
                   .set("num_tokens", j.at("num_tokens").get<std::int64_t>())
