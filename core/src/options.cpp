@@ -233,7 +233,7 @@ std::vector<std::string> Options::present() {
   std::istringstream in(all ? all : "");
   std::vector<std::string> names;
   std::string token;
-  const std::string prefix = kPrefix;
+  const std::string prefix = "-" + currentPrefix + std::string(kPrefix).substr(1);  // -[p_]lats_
   while (in >> token) {
     if (token.compare(0, prefix.size(), prefix) == 0 && token.size() > prefix.size())
       names.push_back(token.substr(prefix.size()));

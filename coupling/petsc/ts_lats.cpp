@@ -485,6 +485,10 @@ PetscErrorCode setFromOptions(TS ts, PetscOptionItems* PetscOptionsObject) {
   }
   PetscOptionsHeadEnd();
   try {
+    // A misspelled -<prefix>lats_ option is an error on every rank, with the closest name,
+    // before the first step (PETSc would only list it as unused at the end).
+    if (parseBool(Options::valueText("check_options"), OptionsPrefix::fullName("check_options")))
+      Options::checkUnknown(PetscObjectComm((PetscObject)ts));
     d->mode = kMode.get();  // an unknown value: ConfigurationError naming the choices
     if (d->mode != "surrogate" && !AssimilationSettings::fromOptions().observations.empty())
       LATS_THROW(ConfigurationError,

@@ -110,3 +110,30 @@ TEST(Options, HelpAndViewListDeclaredOptions) {
   EXPECT_NE(view.str().find("= 0.75\n"), std::string::npos);
   EXPECT_NE(view.str().find("= rusanov  (default)"), std::string::npos);
 }
+
+TEST(Options, AnObjectPrefixScopesEveryRead) {
+  ClearOptions guard;
+  lats::Options::set("test_steps", "20");  // -lats_test_steps
+  {
+    const lats::OptionsPrefix scope("p_");
+    EXPECT_EQ(lats::OptionsPrefix::current(), "p_");
+    EXPECT_EQ(lats::OptionsPrefix::fullName("test_steps"), "-p_lats_test_steps");
+    EXPECT_EQ(kSteps.get(), 10);             // -p_lats_test_steps is unset: no fall-back to -lats_, as in PETSc
+    lats::Options::set("test_steps", "30");  // sets -p_lats_test_steps
+    EXPECT_EQ(kSteps.get(), 30);
+    {
+      const lats::OptionsPrefix inner("q_");
+      EXPECT_EQ(kSteps.get(), 10);
+    }
+    EXPECT_EQ(kSteps.get(), 30);
+    // A misspelling under the prefix is named with the prefix.
+    lats::Options::set("test_stpes", "1");
+    const auto m = messageOf<lats::ConfigurationError>([] { lats::Options::checkUnknown(MPI_COMM_WORLD); });
+    EXPECT_NE(m.find("unknown option -p_lats_test_stpes. Did you mean -p_lats_test_steps?"), std::string::npos) << m;
+    lats::Options::clear("test_stpes");
+    lats::Options::clear("test_steps");
+  }
+  EXPECT_EQ(lats::OptionsPrefix::current(), "");
+  EXPECT_EQ(kSteps.get(), 20);
+  EXPECT_NO_THROW(lats::Options::checkUnknown(MPI_COMM_WORLD));
+}

@@ -74,6 +74,18 @@ done
 ./two_ts -suffix help -dll_append "$lib" -a_ts_type lats -b_ts_type lats -help > help.log 2>&1 || { cat help.log; exit 1; }
 grep -q -- "-a_lats_mode" help.log && grep -q -- "-b_lats_hybrid_surrogate_steps" help.log
 echo "  -help lists -a_lats_mode and -b_lats_hybrid_surrogate_steps"
+# A misspelled LaTS option of a PETSc host is an error before the first step, with the
+# closest name under the TS's prefix (2 ranks; with a prefix, and without on ex13).
+refused() {  # refused "EXPECTED MESSAGE" COMMAND...: the command fails and says so
+  want=$1; shift
+  if mpiexec -n 2 --oversubscribe "$@" > bad.log 2>&1; then echo "accepted: $*"; cat bad.log; exit 1; fi
+  grep -q -- "$want" bad.log || { cat bad.log; exit 1; }
+}
+refused "unknown option -a_lats_mdoe. Did you mean -a_lats_mode?" ./two_ts -suffix bad -dll_append "$lib" \
+  -a_ts_type lats -a_lats_mdoe surrogate
+refused "unknown option -lats_mdoe. Did you mean -lats_mode?" ./ex13 -dll_append "$lib" -ts_type lats \
+  -lats_mdoe surrogate -ts_max_steps 2
+echo "  misspelled -a_lats_mdoe (two_ts) and -lats_mdoe (ex13) are refused with the closest name"
 # -lats_record writes the host's trajectory as a LaTS dataset: ex13 (DMDA points), every
 # 4th of 20 steps, last snapshot = the final solution; ex45 (DMPlex, P1 values on the free
 # vertices) whose exact solution x^2 + y^2 + 2t the recorded values match at the recorded points.

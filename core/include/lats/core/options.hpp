@@ -54,14 +54,16 @@ class Options {
   static void set(const std::string& name, const std::string& value);
   static void clear(const std::string& name);
 
-  /// Every -lats_* option present in the database (names without prefix).
+  /// Every -lats_* option present in the database (names without prefix; under an
+  /// OptionsPrefix scope, every -<prefix>lats_* option).
   static std::vector<std::string> present();
   /// Names starting with `prefix` (after -lats_) belong to a PETSc object whose options
   /// prefix begins with lats_ (e.g. "classical_ts_" for the TS plugin's inner TS):
   /// checkUnknown() leaves them to PETSc.
   static void addPetscPrefix(const std::string& prefix);
-  /// Throws ConfigurationError on every rank if any -lats_* option in the database is not
-  /// declared, naming it and the closest declared option. Collective over `comm`.
+  /// Throws ConfigurationError on every rank if any -lats_* option in the database (under
+  /// an OptionsPrefix scope: -<prefix>lats_*) is not declared, naming it and the closest
+  /// declared option. Collective over `comm`.
   static void checkUnknown(MPI_Comm comm);
   /// Writes one line per declared option: name, type, default, choices, help.
   static void printHelp(std::ostream& os);
