@@ -16,6 +16,7 @@
 #include "lats/core/strings.hpp"
 #include "lats/solvers/neural/checkpoint.hpp"
 #include "lats/solvers/neural/distributed.hpp"
+#include "lats/solvers/neural/tensor_bridge.hpp"
 
 namespace lats::solvers::neural {
 
@@ -98,6 +99,25 @@ struct LatentRollout::Impl {
     if (!pm.empty())
       for (std::size_t k = 0; k < p.size(); ++k) p[k] = (p[k] - pm[k]) / ps[k];
     return torch::tensor(p, torch::kFloat64).to(torch::kFloat32).unsqueeze(0).expand({batch, -1}).contiguous();
+  }
+
+  /// Writes normalised model values (owned, C) into the model's fields of `state` at the
+  /// owned entities, de-normalised on the way: one pass per field through the bridge,
+  /// straight into the field's (the host's) memory (dst = mean + values * std). Ghost
+  /// entries are left alone. Not collective.
+  void writeFields(const torch::Tensor& values, State& state) const {
+    const std::int64_t n = mesh->ownedSize();
+    std::int64_t k0 = 0;
+    for (std::size_t f = 0; f < info.fieldNames.size(); ++f) {
+      const std::int64_t c = info.fieldComponents[f];
+      auto dst = toTensor(state.field(info.fieldNames[f])).narrow(0, 0, n);
+      const auto mean = torch::tensor(
+          std::vector<double>(cp.metadata.mean.begin() + k0, cp.metadata.mean.begin() + k0 + c), torch::kFloat64);
+      const auto std = torch::tensor(
+          std::vector<double>(cp.metadata.std.begin() + k0, cp.metadata.std.begin() + k0 + c), torch::kFloat64);
+      torch::addcmul_out(dst, mean, values.narrow(1, k0, c), std);
+      k0 += c;
+    }
   }
 
   /// (E, owned, C) physical values of every member.
@@ -384,19 +404,15 @@ void LatentRollout::restore() {
 }
 
 void LatentRollout::decode(State& state) const {
-  const auto all = impl_->decodeAll();  // (E, n, C)
-  const auto mean = all.mean(0).contiguous();
-  auto a = mean.accessor<double, 2>();
-  const std::int64_t n = impl_->mesh->ownedSize();
-  std::int64_t k0 = 0;
-  for (std::size_t f = 0; f < impl_->info.fieldNames.size(); ++f) {
-    Field& field = state.field(impl_->info.fieldNames[f]);
-    auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), field.view());
-    for (std::int64_t i = 0; i < n; ++i)
-      for (int c = 0; c < impl_->info.fieldComponents[f]; ++c) host(i, c) = a[i][k0 + c];
-    Kokkos::deep_copy(field.view(), host);
-    k0 += impl_->info.fieldComponents[f];
-  }
+  auto& I = *impl_;
+  LATS_CHECK(hasLatent(), ConfigurationError, "surrogate: decode before any state was encoded (reset())");
+  c10::InferenceMode guard;
+  const auto E = I.window.size(0);
+  const auto last = I.window.select(1, I.window.size(1) - 1);               // (E, M, L)
+  const auto out = I.cp.model->decode(last, I.coords.expand({E, -1, -1}));  // (E, owned, C) normalised
+  // One member: its decoded values go straight into the fields. An ensemble: their mean (in
+  // float64, of the normalised values, which de-normalisation maps linearly).
+  I.writeFields(E == 1 ? out[0] : out.to(torch::kFloat64).mean(0), state);
 }
 
 std::vector<double> LatentRollout::decodeMember(std::int64_t member) const {
@@ -461,26 +477,9 @@ std::vector<double> LatentRollout::decodeAt(const std::vector<double>& coordinat
 void LatentRollout::decodeMeanLatent(State& state) const {
   auto& I = *impl_;
   LATS_CHECK(hasLatent(), ConfigurationError, "surrogate: decode before any state was encoded (reset())");
-  torch::Tensor mean;
-  {
-    c10::InferenceMode guard;
-    const auto last = I.window.select(1, I.window.size(1) - 1).mean(0, true);  // (1, M, L)
-    const auto out = I.cp.model->decode(last, I.coords).to(torch::kFloat64)[0];
-    mean =
-        (out * torch::tensor(I.cp.metadata.std, torch::kFloat64) + torch::tensor(I.cp.metadata.mean, torch::kFloat64))
-            .contiguous();
-  }
-  auto a = mean.accessor<double, 2>();
-  const std::int64_t n = I.mesh->ownedSize();
-  std::int64_t k0 = 0;
-  for (std::size_t f = 0; f < I.info.fieldNames.size(); ++f) {
-    Field& field = state.field(I.info.fieldNames[f]);
-    auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), field.view());
-    for (std::int64_t i = 0; i < n; ++i)
-      for (int c = 0; c < I.info.fieldComponents[f]; ++c) host(i, c) = a[i][k0 + c];
-    Kokkos::deep_copy(field.view(), host);
-    k0 += I.info.fieldComponents[f];
-  }
+  c10::InferenceMode guard;
+  const auto last = I.window.select(1, I.window.size(1) - 1).mean(0, true);  // (1, M, L)
+  I.writeFields(I.cp.model->decode(last, I.coords)[0], state);
 }
 
 std::vector<double> LatentRollout::decodeMembers() const {
