@@ -32,8 +32,6 @@ const EnumOption kMode{"mode",
                        "PETSc TS type lats: how steps are taken (classical: an inner TS of -lats_classical_ts_type; "
                        "surrogate: the trained model -lats_model; hybrid: -lats_hybrid_surrogate_steps model steps, "
                        "then -lats_hybrid_classical_steps inner TS steps, repeated)"};
-// The same declaration as the runtime's (identical redeclarations are allowed).
-const BoolOption kView{"view", false, "print the effective LaTS configuration once at start-up"};
 const StringOption kClassicalType{"classical_ts_type", "rk",
                                   "PETSc TS type lats: the PETSc TS type of the classical steps"};
 
@@ -358,7 +356,7 @@ PetscErrorCode setUp(TS ts) {
                                                        "PETSc program with -ts_type lats -lats_record");
     PetscCall(recordSnapshot(ts, d));  // the initial state
   }
-  if (kView.get()) {
+  if (parseBool(Options::valueText("view"), OptionsPrefix::fullName("view"))) {  // declared by the runtime
     // The configuration, once per set-up, on the first rank of the TS's communicator.
     std::ostringstream os;
     Options::view(os);

@@ -12,7 +12,6 @@
 namespace lats::coupling {
 namespace {
 // The same declaration as the generator's (identical redeclarations are allowed).
-const StringOption kEquation{"equation", "burgers", "equation to solve (lats info lists the registered ones)"};
 }  // namespace
 
 ClassicalStepper::ClassicalStepper() : fromOptions_(true) {}
@@ -25,7 +24,7 @@ ClassicalStepper::ClassicalStepper(std::shared_ptr<const meshio::PlexMesh> mesh,
 ClassicalStepper::~ClassicalStepper() = default;
 
 void ClassicalStepper::setFromOptions() {
-  if (fromOptions_) setEquation(kEquation.get());
+  if (fromOptions_) setEquation(solvers::equationFromOptions());
 }
 
 void ClassicalStepper::setPlexMesh(std::shared_ptr<const meshio::PlexMesh> mesh) { plex_ = std::move(mesh); }
@@ -53,7 +52,7 @@ solvers::FvSolver& ClassicalStepper::solver() {
 }
 
 void ClassicalStepper::doSetUp(const Mesh& mesh, State& state) {
-  if (equation_.empty()) setEquation(kEquation.get());
+  if (equation_.empty()) setEquation(solvers::equationFromOptions());
   if (plex_ == nullptr) plex_ = meshio::PlexMesh::of(mesh);  // a mesh made by a PlexMesh knows it
   LATS_CHECK(plex_ != nullptr, ConfigurationError,
              "classical stepper: no finite-volume mesh; set it up on a PlexMesh's mesh(), construct it with the "

@@ -42,7 +42,6 @@ const BoolOption kSampleParameters{
     "twin_sample_parameters", true,
     "twin: draw the truth's PDE parameters from their ranges (false: the equation's option values)"};
 const StringOption kOutput{"twin_output", "", "twin: directory for twin.md and per-time CSV scores"};
-const StringOption kEquation{"equation", "burgers", "equation to solve (lats info lists the registered ones)"};
 const std::vector<std::string> kKnownMethods = {"free", "enkf_classical", "enkf_surrogate", "enkf_latent", "guided"};
 
 // Values of the initial-condition family's draw `seed` at the points of `mesh`.
@@ -73,7 +72,7 @@ State makeState(const meshio::PlexMesh& plex, const solvers::FvOperator& op, con
 
 TwinSettings TwinSettings::fromOptions() {
   TwinSettings s;
-  s.equation = kEquation.get();
+  s.equation = solvers::equationFromOptions();
   s.model = kModel.get();
   s.guidedModel = kGuidedModel.get();
   s.fractions.clear();

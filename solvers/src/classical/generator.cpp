@@ -22,7 +22,6 @@
 namespace lats::solvers {
 namespace {
 
-const StringOption kEquation{"equation", "burgers", "equation to solve (lats info lists the registered ones)"};
 const StringOption kOutput{"generate_output", "lats_dataset.h5", "generate: the dataset file (HDF5)"};
 const IntOption kTrajectories{"generate_trajectories", 8, "generate: number of trajectories"};
 const IntOption kSnapshots{"generate_snapshots", 20, "generate: snapshots saved after the initial one"};
@@ -97,7 +96,7 @@ std::string formatSeconds(double s) {
 
 GeneratorSettings GeneratorSettings::fromOptions() {
   GeneratorSettings s;
-  s.equation = kEquation.get();
+  s.equation = equationFromOptions();
   s.output = kOutput.get();
   s.trajectories = kTrajectories.get();
   s.snapshots = kSnapshots.get();

@@ -1,6 +1,8 @@
 #include "lats/solvers/classical/equations.hpp"
 #include "lats/solvers/classical/fv_operator.hpp"
 
+#include "lats/core/options.hpp"
+
 namespace lats::solvers {
 
 void registerFvOperators() {
@@ -16,6 +18,12 @@ void registerFvOperators() {
   r.addIfAbsent("navier_stokes", "2D incompressible Navier-Stokes, vorticity-streamfunction (periodic)",
                 makeNavierStokes);
 }
+
+namespace {
+const StringOption kEquation{"equation", "burgers", "equation to solve (lats info lists the registered ones)"};
+}  // namespace
+
+std::string equationFromOptions() { return kEquation.get(); }
 
 namespace {
 // Registered when the library is loaded, so -lats_equation works without an init call.

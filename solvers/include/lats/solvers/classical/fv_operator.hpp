@@ -103,5 +103,8 @@ class FvOperator {
 Registry<FvOperator>& fvOperators();
 /// Registers the built-in equations (idempotent).
 void registerFvOperators();
+/// The equation chosen with -lats_equation (default burgers); the one declaration of that
+/// option, which the generator, the classical stepper and the twin experiment all read.
+std::string equationFromOptions();
 
 }  // namespace lats::solvers
