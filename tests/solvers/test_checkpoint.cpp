@@ -171,8 +171,55 @@ TEST(Checkpoint, ComponentDescriptionsAreCheckedWithClearMessages) {
   EXPECT_NE(msg.find("unknown sampler 'hune'. Did you mean 'heun'?"), std::string::npos) << msg;
   msg = messageFor(replaced(good, "\"num_heads\": 2", "\"num_heads\": 0"));
   EXPECT_NE(msg.find("'num_heads' is 0; it must be finite and in [1, 256]"), std::string::npos) << msg;
+  msg = messageFor(replaced(good, "\"hidden\": 16,", ""));
+  EXPECT_NE(msg.find("decoder 'local_field' lacks the hyper-parameter 'hidden'"), std::string::npos) << msg;
+  msg = messageFor(replaced(good, "\"sampler\": \"refine\"", "\"sampler\": [1]"));
+  EXPECT_NE(msg.find("'dynamics.sampler' is array; expected a number or text"), std::string::npos) << msg;
+  msg = messageFor(replaced(good, "\"num_components\": 3", "\"num_components\": 2"));
+  EXPECT_NE(msg.find("is inconsistent: the model takes 2D points with 2 components, the fields list 3"),
+            std::string::npos)
+      << msg;
   spit(dir + "/model.json", good);
   EXPECT_NO_THROW(nn::loadCheckpoint(dir));
+}
+
+TEST(ModelDescription, SizesPathsAndTypesAreChecked) {
+  auto d = lats::test::tinyModel();
+  d.history = 0;
+  EXPECT_NE(messageOf<lats::ConfigurationError>([&] {
+              nn::LatentModel m(d);
+            }).find("history 0 is outside [1, 64] (-lats_model_history)"),
+            std::string::npos);
+  d = lats::test::tinyModel();
+  d.latentDim = 5000;
+  EXPECT_NE(messageOf<lats::ConfigurationError>([&] {
+              nn::LatentModel m(d);
+            }).find("latent dimension 5000 is outside [1, 4096] (-lats_model_latent_dim)"),
+            std::string::npos);
+  EXPECT_NE(messageOf<lats::ConfigurationError>([&] {
+              d.set("encodr.num_tokens", std::int64_t{3});
+            }).find("no component 'encodr'. Did you mean 'encoder'?"),
+            std::string::npos);
+  EXPECT_NE(messageOf<lats::ConfigurationError>([&] {
+              d.setType("dynamics", "diffuson");
+            }).find("unknown latent dynamics 'diffuson'. Did you mean 'diffusion'?"),
+            std::string::npos);
+  // Conditioning on more states than the window holds.
+  d = lats::test::tinyModel("diffusion");
+  d.set("dynamics.conditioning", std::int64_t{3});
+  EXPECT_NE(messageOf<lats::ConfigurationError>([&] {
+              nn::LatentModel m(d);
+            }).find("conditioning on 3 states of a window of 1"),
+            std::string::npos);
+  // Equal descriptions compare equal; run-time chunk sizes are not architecture.
+  auto a = lats::test::tinyModel(), b = a;
+  b.set("encoder.chunk", std::int64_t{64});
+  EXPECT_TRUE(a.sameArchitecture(b));
+  EXPECT_FALSE(a == b);
+  EXPECT_EQ(a.fingerprint(), b.fingerprint());
+  b.set("encoder.num_tokens", std::int64_t{5});
+  EXPECT_FALSE(a.sameAutoencoder(b));
+  EXPECT_NE(a.fingerprint(), b.fingerprint());
 }
 
 TEST(Checkpoint, WeightsAreReadableByPyTorch) {

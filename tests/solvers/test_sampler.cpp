@@ -145,6 +145,22 @@ TEST(Sampler, GuidancePullsTowardTheObservationsAndVanishesWithHugeNoise) {
   }
 }
 
+TEST(Sampler, BadGuidanceAndPathsAreClearErrors) {
+  GaussianDenoiser d(GaussianDenoiser::Path::Linear, uniformLevels(4), 0.0, 1.0);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  auto draw = [&] { return at::randn({3}, gen, torch::kFloat64); };
+  const nn::Guidance notScalar = [](const torch::Tensor& x0, double) { return x0; };
+  EXPECT_NE(messageOf<lats::DimensionMismatchError>([&] {
+              nn::samplers().create("euler")->sample(d, draw, &notScalar);
+            }).find("the log-likelihood must be a scalar, got shape [3]"),
+            std::string::npos);
+  GaussianDenoiser one(GaussianDenoiser::Path::Linear, {0.0}, 0.0, 1.0);
+  EXPECT_NE(messageOf<lats::ConfigurationError>([&] {
+              nn::samplers().create("heun")->sample(one, draw);
+            }).find("heun sampler: the model's noise path has 1 level(s); need at least 2"),
+            std::string::npos);
+}
+
 TEST(Sampler, UnknownNamesGetASuggestion) {
   EXPECT_NE(messageOf<lats::ConfigurationError>([] {
               nn::samplers().create("huen");
