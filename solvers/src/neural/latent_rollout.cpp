@@ -11,6 +11,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
 #include "lats/core/random.hpp"
 #include "lats/core/strings.hpp"
@@ -52,34 +53,25 @@ struct LatentRollout::Impl {
     auto v = torch::empty({1, n, totalComponents}, torch::kFloat64);
     auto a = v.accessor<double, 3>();
     std::int64_t k0 = 0;
-    double bad[3] = {-1.0, -1.0, 0.0};  // field, entity, value of the first non-finite value here
+    std::string problem;  // the first non-finite value on this rank
     for (std::size_t f = 0; f < info.fieldNames.size(); ++f) {
       const Field& field = state.field(info.fieldNames[f]);
       auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), field.view());
       for (std::int64_t i = 0; i < n; ++i)
         for (int c = 0; c < info.fieldComponents[f]; ++c) {
           const double x = host(i, c);
-          if (!std::isfinite(x) && bad[0] < 0) {
-            bad[0] = static_cast<double>(f);
-            bad[1] = static_cast<double>(i);
-            bad[2] = x;
+          if (!std::isfinite(x) && problem.empty()) {
+            std::ostringstream os;
+            os << "surrogate: field '" << info.fieldNames[f] << "' has a non-finite value (" << x
+               << ") at local entity " << i << " of rank " << Comm(mesh->comm()).rank() << "; cannot encode it";
+            problem = os.str();
           }
           a[0][i][k0 + c] = (x - cp.metadata.mean[k0 + c]) / cp.metadata.std[k0 + c];
         }
       k0 += info.fieldComponents[f];
     }
-    int rank = 0, size = 1;
-    MPI_Comm_rank(mesh->comm(), &rank);
-    MPI_Comm_size(mesh->comm(), &size);
-    int first = bad[0] >= 0 ? rank : size;
-    MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, mesh->comm());
-    if (first < size) {
-      MPI_Bcast(bad, 3, MPI_DOUBLE, first, mesh->comm());
-      LATS_THROW(InvalidValueError, "surrogate: field '" << info.fieldNames[static_cast<std::size_t>(bad[0])]
-                                                         << "' has a non-finite value (" << bad[2]
-                                                         << ") at local entity " << static_cast<std::int64_t>(bad[1])
-                                                         << " of rank " << first << "; cannot encode it");
-    }
+    // The lowest failing rank's message on every rank.
+    agreeOnFailure(mesh->comm(), problem, ErrorKind::InvalidValue, LATS_HERE);
     return v.to(torch::kFloat32);
   }
 
