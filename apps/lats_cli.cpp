@@ -93,6 +93,7 @@ int runInfo(lats::Runtime& runtime) {
     std::printf("ranks: %d (%d on this node), cores on node: %d, threads per rank: %d\n", runtime.size(),
                 runtime.ranksOnNode(), runtime.coresOnNode(), runtime.threadsPerRank());
     std::printf("time steppers: %s\n", lats::join(lats::timeSteppers().names(), ", ").c_str());
+    std::printf("hybrid trust policies: %s\n", lats::join(lats::coupling::trustPolicies().names(), ", ").c_str());
     for (const char* role : {"encoder", "decoder", "dynamics", "sampler"})
       std::printf("%s: %s\n", role, lats::join(nn::registeredNames(role), ", ").c_str());
   }

@@ -14,11 +14,11 @@
 #include "lats/core/log.hpp"
 #include "lats/core/mesh.hpp"
 #include "lats/core/options.hpp"
+#include "lats/core/petsc.hpp"
 #include "lats/core/runtime.hpp"
 #include "lats/coupling/assimilating_stepper.hpp"
-#include "lats/coupling/hybrid_stepper.hpp"
+#include "lats/coupling/host_session.hpp"
 #include "lats/coupling/petsc_ts.hpp"
-#include "lats/coupling/recorder.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
 #include "lats/meshio/dataset.hpp"
 #include "lats/solvers/neural/latent_rollout.hpp"
@@ -30,8 +30,8 @@ const EnumOption kMode{"mode",
                        "classical",
                        {"classical", "surrogate", "hybrid"},
                        "PETSc TS type lats: how steps are taken (classical: an inner TS of -lats_classical_ts_type; "
-                       "surrogate: the trained model -lats_model; hybrid: -lats_hybrid_surrogate_steps model steps, "
-                       "then -lats_hybrid_classical_steps inner TS steps, repeated)"};
+                       "surrogate: the trained model -lats_model; hybrid: model steps and inner TS steps as the trust "
+                       "policy -lats_hybrid_policy decides)"};
 const StringOption kClassicalType{"classical_ts_type", "rk",
                                   "PETSc TS type lats: the PETSc TS type of the classical steps"};
 
@@ -42,25 +42,79 @@ const IntOption kRecordEvery{"record_every", 1, "PETSc TS type lats: steps betwe
 
 struct TsLats {
   TS inner = nullptr;
+  // Hybrid mode: the inner TS steps on `work`, into which the state's array is placed (no
+  // copy); `backup` restores it when a step fails.
+  Vec work = nullptr, backup = nullptr;
   std::string mode = "classical";
   std::string classicalType = "rk";
-  // Recording: snapshots of the owned values, written as a dataset when the solve ends.
   std::string record;
   PetscInt recordEvery = 1;
   std::shared_ptr<const Mesh> points;  // where the host's values live
   int components = 1;
-  std::unique_ptr<TrajectoryRecorder> recorder;
-  // Surrogate mode: a trained model advances the host's Vec in place.
-  std::unique_ptr<SurrogateStepper> surrogate;
-  std::string field;  // the model's field name
-  // Assimilation (-lats_obs): an ensemble of surrogates analysed at the observation times;
-  // the host's Vec holds the ensemble mean.
-  std::unique_ptr<AssimilatingStepper> assimilating;
-  double modelDt = 0.0;
-  // Hybrid mode: the schedule's phase and counts.
-  HybridSettings hybrid;
-  bool surrogatePhase = true;
-  std::int64_t phaseSteps = 0, surrogateTaken = 0, classicalTaken = 0, switches = 0;
+  std::string field = "u";  // the name of the host's values (the model's field)
+  double hostDt = 0.0;      // the host's step (-ts_dt) at set-up: the inner TS's step in hybrid mode
+  // The host adapter: surrogate and hybrid steppers, recording (any mode).
+  std::unique_ptr<HostSession> session;
+};
+
+/// The host's PETSc TS (the inner TS of -lats_classical_ts_type, which shares the host's DM
+/// and with it its functions) as a stepper: "classical" of a hybrid run through the TS type.
+/// A step integrates [t, t + dt] with the host's step size; the state's array is placed in
+/// the inner TS's solution vector, so nothing is copied except a backup for failures.
+class PetscTsStepper final : public TimeStepper {
+ public:
+  PetscTsStepper(TS inner, Vec work, Vec backup, std::string field, double hostDt)
+      : inner_(inner), work_(work), backup_(backup), field_(std::move(field)), hostDt_(hostDt) {}
+  std::string type() const override { return "petsc_ts"; }
+  std::vector<std::string> evolvedFields() const override { return {field_}; }
+
+ protected:
+  void doSetUp(const Mesh& mesh, State& state) override {
+    LATS_CHECK(state.has(field_), ConfigurationError, "TS lats: the state has no field '" << field_ << "'");
+    PetscInt n;
+    LATS_PETSC_CALL(VecGetLocalSize(work_, &n));
+    const Field& f = state.field(field_);
+    LATS_CHECK(mesh.ownedSize() * f.numComponents() == n, DimensionMismatchError,
+               "TS lats: " << mesh.ownedSize() << " points x " << f.numComponents()
+                           << " components but the solution has " << n << " local values");
+  }
+  StepResult doStep(State& state, double dt) override {
+    Field& f = state.field(field_);
+    LATS_PETSC_CALL(VecPlaceArray(work_, f.view().data()));
+    TSConvergedReason reason = TS_CONVERGED_ITERATING;
+    try {
+      LATS_PETSC_CALL(VecCopy(work_, backup_));
+      const double t0 = state.time(), end = t0 + dt, eps = 1e-12 * std::max(std::abs(end), dt);
+      double t = t0;
+      while (t < end - eps && reason >= 0) {
+        // The host's step exactly (as in its own run: the same arithmetic), shortened only
+        // where it would overshoot the end.
+        double h = hostDt_ > 0 ? hostDt_ : dt;
+        if (end - t < h - eps) h = end - t;
+        LATS_PETSC_CALL(TSSetTime(inner_, t));
+        LATS_PETSC_CALL(TSSetTimeStep(inner_, h));
+        LATS_PETSC_CALL(TSStep(inner_));
+        LATS_PETSC_CALL(TSGetConvergedReason(inner_, &reason));
+        LATS_PETSC_CALL(TSGetTime(inner_, &t));
+      }
+      if (reason < 0) LATS_PETSC_CALL(VecCopy(backup_, work_));
+    } catch (...) {
+      VecCopy(backup_, work_);
+      VecResetArray(work_);
+      throw;
+    }
+    LATS_PETSC_CALL(VecResetArray(work_));
+    if (reason < 0)
+      return {0.0, dt, StepStatus::SolverFailed,
+              std::string("the inner TS (") + TSConvergedReasons[reason] + ") failed a step"};
+    return {dt, dt, StepStatus::Success, {}};
+  }
+
+ private:
+  TS inner_;
+  Vec work_, backup_;
+  std::string field_;
+  double hostDt_;
 };
 
 /// The TS's options prefix ("" without one): LaTS reads its options under it.
@@ -77,17 +131,6 @@ bool readByTs(const std::string& name) {
   for (const char* prefix : {"surrogate_", "hybrid_", "da_"})
     if (name.rfind(prefix, 0) == 0) return true;
   return false;
-}
-
-/// A State whose one field wraps the host's solution array (valid until VecRestoreArray).
-State wrapSolution(const TsLats* d, PetscScalar* a, double time, std::int64_t step) {
-  std::vector<std::string> components;
-  for (int c = 0; c < d->components; ++c) components.push_back(d->components == 1 ? "u" : "u" + std::to_string(c));
-  State s;
-  s.add(Field::wrap(d->field.empty() ? "u" : d->field, a, d->points->ownedSize(), components));
-  s.setTime(time);
-  s.setStepIndex(step);
-  return s;
 }
 
 /// LaTS's runtime (Kokkos) for hosts that only started PETSc: made on first need, ended
@@ -218,32 +261,25 @@ PetscErrorCode hostPoints(TS ts, TsLats* d) {
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode recordSnapshot(TS ts, TsLats* d) {
+/// Runs `f` on the host session with the host's solution array bound as its field and the
+/// session's clock at the TS's; a LaTS error becomes a PETSc error on every rank.
+template <class F>
+PetscErrorCode withSolution(TS ts, TsLats* d, double time, std::int64_t step, F&& f) {
   PetscScalar* a;
   PetscFunctionBeginUser;
   PetscCall(VecGetArray(ts->vec_sol, &a));
   std::string message;
   try {
-    const auto state = wrapSolution(d, a, ts->ptime, ts->steps);
-    d->recorder->snapshot(*d->points, state);
+    std::vector<std::string> components;  // "u" (or u0, u1, ...) whatever the field's name
+    for (int c = 0; c < d->components; ++c) components.push_back(d->components == 1 ? "u" : "u" + std::to_string(c));
+    d->session->bindField(d->field, d->components, a, components);
+    d->session->setTime(time, step);
+    f(*d->session);
   } catch (const std::exception& e) {
     message = e.what();
   }
   PetscCall(VecRestoreArray(ts->vec_sol, &a));
-  PetscCheck(message.empty(), PetscObjectComm((PetscObject)ts), PETSC_ERR_LIB, "TS lats: -lats_record: %s",
-             message.c_str());
-  PetscFunctionReturn(0);
-}
-
-/// Writes the recorded snapshots as a one-trajectory dataset. Collective.
-PetscErrorCode writeRecord(TS ts, TsLats* d) {
-  PetscFunctionBeginUser;
-  if (!d->recorder || d->recorder->written() || d->recorder->size() < 2) PetscFunctionReturn(0);
-  try {
-    d->recorder->write(*d->points);
-  } catch (const std::exception& e) {
-    SETERRQ(PetscObjectComm((PetscObject)ts), PETSC_ERR_FILE_WRITE, "TS lats: -lats_record: %s", e.what());
-  }
+  PetscCheck(message.empty(), PetscObjectComm((PetscObject)ts), PETSC_ERR_LIB, "TS lats: %s", message.c_str());
   PetscFunctionReturn(0);
 }
 
@@ -253,6 +289,7 @@ PetscErrorCode setUp(TS ts) {
   PetscFunctionBeginUser;
   // LaTS options under the TS's prefix: -p_lats_* for a TS with prefix p_.
   const OptionsPrefix scope(prefixOf(ts));
+  d->session.reset();  // its steppers hold the inner TS and its vectors
   PetscCall(TSDestroy(&d->inner));
   PetscCall(TSCreate(PetscObjectComm((PetscObject)ts), &d->inner));
   // The inner TS reads -<prefix>lats_classical_ts_* (e.g. -p_lats_classical_ts_rk_type 4).
@@ -292,69 +329,68 @@ PetscErrorCode setUp(TS ts) {
   PetscCall(TSSetExactFinalTime(d->inner, ts->exact_final_time));
   PetscCall(TSSetTime(d->inner, ts->ptime));
   PetscCall(TSSetTimeStep(d->inner, ts->time_step));
-  PetscCall(TSSetSolution(d->inner, ts->vec_sol));
+  PetscCall(VecDestroy(&d->work));
+  PetscCall(VecDestroy(&d->backup));
+  if (d->mode == "hybrid") {
+    // The inner TS steps on a vector of its own: the hybrid hands it the host's array, or a
+    // copy of it when a trust policy compares a model step with an inner TS step.
+    PetscCall(VecDuplicate(ts->vec_sol, &d->work));
+    PetscCall(VecDuplicate(ts->vec_sol, &d->backup));
+    PetscCall(TSSetSolution(d->inner, d->work));
+  } else {
+    PetscCall(TSSetSolution(d->inner, ts->vec_sol));
+  }
   PetscCall(TSSetFromOptions(d->inner));
   PetscCall(TSSetUp(d->inner));
-  if (d->mode == "surrogate" || d->mode == "hybrid") {
+  d->hostDt = ts->time_step;
+  if (d->mode != "classical" || !d->record.empty()) {
     MPI_Comm comm = PetscObjectComm((PetscObject)ts);
     PetscCall(ensureRuntime(comm));
     if (!d->points) PetscCall(hostPoints(ts, d));
-    PetscScalar* a;
-    PetscCall(VecGetArray(ts->vec_sol, &a));
-    PetscErrorCode failed = 0;
     std::string message;
     try {
-      d->surrogate = std::make_unique<SurrogateStepper>();
-      d->surrogate->setFromOptions();
-      solvers::neural::LatentRollout probe(comm, d->surrogate->settings().model);
-      d->field = probe.info().fieldNames.at(0);
-      auto state = wrapSolution(d, a, ts->ptime, ts->steps);
-      d->surrogate->setUp(d->points, state);
-      d->modelDt = d->surrogate->modelTimeStep();
-      if (d->mode == "hybrid") {
-        d->hybrid = HybridSettings::fromOptions();
-        LATS_CHECK(d->hybrid.policy == "schedule", ConfigurationError,
-                   "TS lats: -lats_mode hybrid follows a schedule (-lats_hybrid_policy schedule with "
-                   "-lats_hybrid_surrogate_steps and -lats_hybrid_classical_steps); the error-controlled policy "
-                   "needs a LaTS finite-volume solver: use the hybrid stepper (doc/steppers.md)");
-        LATS_CHECK(d->hybrid.surrogateSteps >= 0 && d->hybrid.classicalSteps >= 0 &&
-                       d->hybrid.surrogateSteps + d->hybrid.classicalSteps > 0,
-                   InvalidValueError,
-                   "TS lats: -lats_hybrid_surrogate_steps "
-                       << d->hybrid.surrogateSteps << " and -lats_hybrid_classical_steps " << d->hybrid.classicalSteps
-                       << " must be non-negative, and not both 0");
-        d->surrogatePhase = !d->hybrid.startClassical && d->hybrid.surrogateSteps > 0;
-        d->phaseSteps = d->surrogateTaken = d->classicalTaken = d->switches = 0;
+      if (d->mode != "classical") {
+        // The host's values carry the model's field name.
+        solvers::neural::LatentRollout probe(comm, SurrogateSettings::fromOptions().model);
+        d->field = probe.info().fieldNames.at(0);
       }
-      auto da = AssimilationSettings::fromOptions();
-      d->assimilating.reset();
-      if (!da.observations.empty()) {
-        // Members are surrogates on the host's points, every member on all ranks.
-        LATS_CHECK(da.memberRanks == 0, ConfigurationError,
-                   "TS lats: assimilation runs every member on all ranks; leave -lats_da_member_ranks at 0");
-        MemberFactory members;
-        members.surrogate = [] {
-          auto m = std::make_unique<SurrogateStepper>();
-          m->setFromOptions();
-          return m;
-        };
-        d->assimilating =
-            std::make_unique<AssimilatingStepper>(members, da, solvers::assimilation::ObservationSeries{});
-        d->assimilating->setUp(d->points, state);
-      }
+      d->session = std::make_unique<HostSession>(d->points);
     } catch (const std::exception& e) {
-      failed = 1;
       message = e.what();
     }
-    PetscCall(VecRestoreArray(ts->vec_sol, &a));
-    PetscCheck(!failed, comm, PETSC_ERR_ARG_WRONG, "TS lats: %s", message.c_str());
-  }
-  if (!d->record.empty()) {
-    PetscCall(ensureRuntime(PetscObjectComm((PetscObject)ts)));
-    if (!d->points) PetscCall(hostPoints(ts, d));
-    d->recorder = std::make_unique<TrajectoryRecorder>(d->record, "petsc_ts", "recorded by the PETSc TS type lats",
-                                                       "PETSc program with -ts_type lats -lats_record");
-    PetscCall(recordSnapshot(ts, d));  // the initial state
+    PetscCheck(message.empty(), comm, PETSC_ERR_ARG_WRONG, "TS lats: %s", message.c_str());
+    PetscCall(withSolution(ts, d, ts->ptime, ts->steps, [&](HostSession& session) {
+      if (d->mode == "hybrid") {
+        // "classical" is the host's own TS: every trust policy works on it.
+        TS inner = d->inner;
+        Vec work = d->work, backup = d->backup;
+        const std::string field = d->field;
+        const double hostDt = d->hostDt;
+        session.setHostStepper(
+            [=] { return std::make_unique<PetscTsStepper>(inner, work, backup, field, hostDt); });
+        session.setUp("hybrid");
+      } else if (d->mode == "surrogate") {
+        auto da = AssimilationSettings::fromOptions();
+        if (da.observations.empty()) {
+          session.setUp("surrogate");
+        } else {
+          // Members are surrogates on the host's points, every member on all ranks.
+          LATS_CHECK(da.memberRanks == 0, ConfigurationError,
+                     "TS lats: assimilation runs every member on all ranks; leave -lats_da_member_ranks at 0");
+          MemberFactory members;
+          members.surrogate = [] {
+            auto m = std::make_unique<SurrogateStepper>();
+            m->setFromOptions();
+            return m;
+          };
+          session.setUp(
+              std::make_unique<AssimilatingStepper>(members, da, solvers::assimilation::ObservationSeries{}));
+        }
+      }
+      if (!d->record.empty())  // the initial state is the first snapshot
+        session.record(d->record, d->recordEvery, "petsc_ts", "recorded by the PETSc TS type lats",
+                       "PETSc program with -ts_type lats -lats_record");
+    }));
   }
   if (parseBool(Options::valueText("view"), OptionsPrefix::fullName("view"))) {  // declared by the runtime
     // The configuration, once per set-up, on the first rank of the TS's communicator.
@@ -371,47 +407,8 @@ PetscErrorCode step(TS ts) {
   TSConvergedReason reason = TS_CONVERGED_ITERATING;
   PetscFunctionBeginUser;
   const OptionsPrefix scope(prefixOf(ts));
-  bool useSurrogate = d->mode == "surrogate";
-  if (d->mode == "hybrid") {
-    // The schedule: k model steps, then m steps of the inner TS, repeated.
-    const std::int64_t k = d->hybrid.surrogateSteps, m = d->hybrid.classicalSteps;
-    const bool phaseDone = d->surrogatePhase ? d->phaseSteps >= k : d->phaseSteps >= m;
-    if (phaseDone && (d->surrogatePhase ? m > 0 : k > 0)) {
-      logInfo() << "TS lats hybrid: " << (d->surrogatePhase ? "surrogate -> classical" : "classical -> surrogate")
-                << " at step " << ts->steps << ", t = " << ts->ptime << ": schedule: " << (d->surrogatePhase ? k : m)
-                << (d->surrogatePhase ? " surrogate" : " classical") << " steps done";
-      d->surrogatePhase = !d->surrogatePhase;
-      d->phaseSteps = 0;
-      ++d->switches;
-    }
-    useSurrogate = d->surrogatePhase;
-    ++d->phaseSteps;
-  }
-  if (useSurrogate) {
-    // One step of the model (its own time step) on the host's array, in place.
-    PetscScalar* a;
-    PetscCall(VecGetArray(ts->vec_sol, &a));
-    StepResult r;
-    std::string message;
-    try {
-      auto state = wrapSolution(d, a, ts->ptime, ts->steps);
-      const double dt = std::max(ts->time_step, d->modelDt);
-      r = d->assimilating ? d->assimilating->step(state, dt) : d->surrogate->step(state, dt);
-    } catch (const std::exception& e) {
-      message = e.what();
-    }
-    PetscCall(VecRestoreArray(ts->vec_sol, &a));
-    PetscCheck(message.empty(), PetscObjectComm((PetscObject)ts), PETSC_ERR_LIB, "TS lats: %s", message.c_str());
-    if (!r.ok()) {
-      ts->reason = TS_DIVERGED_STEP_REJECTED;
-      reason = TS_DIVERGED_STEP_REJECTED;
-      PetscCall(PetscInfo(ts, "TS lats: surrogate step failed: %s\n", r.reason.c_str()));
-    } else {
-      ts->ptime += r.dtTaken;
-      ts->time_step = r.dtNext;
-      ++d->surrogateTaken;
-    }
-  } else {
+  const double t0 = ts->ptime;
+  if (d->mode == "classical") {
     // The inner TS advances the host's solution vector in place, from the outer time and step.
     PetscCall(TSSetTime(d->inner, ts->ptime));
     PetscCall(TSSetTimeStep(d->inner, ts->time_step));
@@ -421,27 +418,38 @@ PetscErrorCode step(TS ts) {
     if (reason < 0) ts->reason = reason;
     PetscCall(TSGetTime(d->inner, &ts->ptime));
     PetscCall(TSGetTimeStep(d->inner, &ts->time_step));
-    if (d->mode == "hybrid" && reason >= 0) {
-      // The surrogate continues from the host's classical state (its history window too).
-      ++d->classicalTaken;
-      PetscScalar* a;
-      PetscCall(VecGetArray(ts->vec_sol, &a));
+    if (d->session && reason >= 0)  // recording: the host's step
+      PetscCall(withSolution(ts, d, t0, ts->steps,
+                             [&](HostSession& session) { session.hostStep(ts->ptime - t0); }));
+  } else {
+    // A step of the session's stepper (surrogate, assimilating or hybrid) on the host's
+    // array, in place; at least the model's time step.
+    StepResult r;
+    PetscCall(withSolution(ts, d, ts->ptime, ts->steps,
+                           [&](HostSession& session) { r = session.step(ts->time_step, true); }));
+    if (!r.ok()) {
+      ts->reason = TS_DIVERGED_STEP_REJECTED;
+      reason = TS_DIVERGED_STEP_REJECTED;
+      PetscCall(PetscInfo(ts, "TS lats: step failed: %s\n", r.reason.c_str()));
+    } else {
+      ts->ptime += r.dtTaken;
+      ts->time_step = r.dtNext;
+    }
+  }
+  if (d->session && d->session->recording() && reason >= 0) {
+    // ts->steps counts this step only after we return.
+    const PetscInt done = ts->steps + 1;
+    const bool last = done >= ts->max_steps || ts->ptime >= ts->max_time - 1e-12 * PetscAbsReal(ts->max_time);
+    if (last && d->session->recordedSnapshots() >= 2) {
       std::string message;
       try {
-        d->surrogate->pushHistory(wrapSolution(d, a, ts->ptime, ts->steps + 1));
+        d->session->finishRecording();
       } catch (const std::exception& e) {
         message = e.what();
       }
-      PetscCall(VecRestoreArray(ts->vec_sol, &a));
-      PetscCheck(message.empty(), PetscObjectComm((PetscObject)ts), PETSC_ERR_LIB, "TS lats: %s", message.c_str());
+      PetscCheck(message.empty(), PetscObjectComm((PetscObject)ts), PETSC_ERR_FILE_WRITE, "TS lats: -lats_record: %s",
+                 message.c_str());
     }
-  }
-  if (!d->record.empty() && reason >= 0) {
-    // ts->steps counts this step only after we return.
-    const PetscInt done = ts->steps + 1;
-    if (done % d->recordEvery == 0) PetscCall(recordSnapshot(ts, d));
-    const bool last = done >= ts->max_steps || ts->ptime >= ts->max_time - 1e-12 * PetscAbsReal(ts->max_time);
-    if (last) PetscCall(writeRecord(ts, d));
   }
   PetscFunctionReturn(0);
 }
@@ -510,14 +518,13 @@ PetscErrorCode view(TS ts, PetscViewer viewer) {
   if (ascii) {
     PetscCall(PetscViewerASCIIPrintf(viewer, "  LaTS mode %s, classical steps by TS type %s, options -%slats_*\n",
                                      d->mode.c_str(), d->classicalType.c_str(), prefixOf(ts).c_str()));
-    if (d->mode == "hybrid")
-      PetscCall(PetscViewerASCIIPrintf(viewer,
-                                       "  hybrid schedule %lld surrogate + %lld classical steps: %lld surrogate and "
-                                       "%lld classical steps taken, %lld switches\n",
-                                       static_cast<long long>(d->hybrid.surrogateSteps),
-                                       static_cast<long long>(d->hybrid.classicalSteps),
-                                       static_cast<long long>(d->surrogateTaken),
-                                       static_cast<long long>(d->classicalTaken), static_cast<long long>(d->switches)));
+    if (d->session && d->session->isSetUp()) {
+      std::ostringstream os;
+      os << "  stepper " << d->session->stepper().type();
+      const char* sep = ": ";
+      for (const auto& [name, count] : d->session->stepper().counters()) os << sep << name << " " << count, sep = ", ";
+      PetscCall(PetscViewerASCIIPrintf(viewer, "%s\n", os.str().c_str()));
+    }
     if (d->inner) {
       PetscCall(PetscViewerASCIIPushTab(viewer));
       PetscCall(TSView(d->inner, viewer));
@@ -530,11 +537,11 @@ PetscErrorCode view(TS ts, PetscViewer viewer) {
 PetscErrorCode reset(TS ts) {
   auto* d = static_cast<TsLats*>(ts->data);
   PetscFunctionBeginUser;
+  d->session.reset();
   PetscCall(TSDestroy(&d->inner));
-  d->assimilating.reset();
-  d->surrogate.reset();
+  PetscCall(VecDestroy(&d->work));
+  PetscCall(VecDestroy(&d->backup));
   d->points.reset();
-  d->recorder.reset();
   PetscFunctionReturn(0);
 }
 

@@ -417,6 +417,11 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
   I.isSetUp = true;
 }
 
+double AssimilatingStepper::preferredTimeStep() const {
+  // Surrogate members run as one batch on every rank; classical members follow dt.
+  return impl_->batch ? impl_->batch->preferredTimeStep() : 0.0;
+}
+
 void AssimilatingStepper::addObservations(const da::Observations& batch) {
   auto& I = *impl_;
   const MPI_Comm comm = I.isSetUp ? I.world : (mesh() ? mesh()->comm() : MPI_COMM_SELF);

@@ -184,7 +184,7 @@ RolloutComparison compareRollouts(std::shared_ptr<const meshio::PlexMesh> plex, 
   auto make = [&](const std::string& mode, std::size_t j, std::int64_t decodeEvery) -> std::unique_ptr<TimeStepper> {
     if (mode == "classical") return classical(j);
     if (mode == "surrogate") return surrogate(j, decodeEvery);
-    return std::make_unique<HybridStepper>(classical(j), surrogate(j, decodeEvery), s.hybrid);
+    return std::make_unique<HybridStepper>(surrogate(j, decodeEvery), classical(j), s.hybrid);
   };
   // Brings the state up to date with a stepper that decodes only when read.
   auto read = [](TimeStepper& stepper, State& state) { stepper.synchronize(state); };
@@ -221,8 +221,8 @@ RolloutComparison compareRollouts(std::shared_ptr<const meshio::PlexMesh> plex, 
         world.barrier();
         stepping += seconds(t0);
         for (const auto& [name, count] : stepper->counters()) {
-          if (name == "surrogate_steps") ns += count;
-          if (name == "classical_steps") nc += count;
+          if (name == "fast_steps") ns += count;
+          if (name == "reference_steps") nc += count;
           if (name == "rollbacks") nr += count;
         }
       }

@@ -221,3 +221,18 @@ void registerSurrogateStepper() {
 }
 
 }  // namespace lats::coupling
+
+namespace lats::coupling {
+
+std::vector<std::string> SurrogateStepper::evolvedFields() const {
+  return rollout_ ? rollout_->info().fieldNames : std::vector<std::string>{};
+}
+
+double SurrogateStepper::spread() const {
+  double worst = 0.0;
+  if (rollout_ && rollout_->members() > 1)
+    for (double v : rollout_->spread()) worst = std::max(worst, v);
+  return worst;
+}
+
+}  // namespace lats::coupling

@@ -10,7 +10,7 @@ module lats_f
             lats_session_add_field, lats_session_setup, lats_session_step, lats_session_advance, &
             lats_session_host_step, lats_session_synchronize, lats_session_status, lats_session_destroy, &
             lats_session_add_observations, lats_session_record, lats_session_record_finish, &
-            lats_message
+            lats_session_set_host_step, lats_message
   integer(c_int), parameter, public :: LATS_OK = 0, LATS_ERR_GENERIC = 1, LATS_ERR_CONFIGURATION = 2, &
     LATS_ERR_DIMENSION_MISMATCH = 3, LATS_ERR_FILE_FORMAT = 4, LATS_ERR_MODEL_MISMATCH = 5, &
     LATS_ERR_INVALID_VALUE = 6, LATS_ERR_STEP_FAILED = 7
@@ -43,6 +43,16 @@ module lats_f
       character(kind=c_char), dimension(*) :: name
       integer(c_int), value :: components
       real(c_double), dimension(*) :: values
+    end function
+    ! step: c_funloc of an integer(c_int) function (context, time, dt, values) bind(C) with
+    ! type(c_ptr), value :: context; real(c_double), value :: time, dt; type(c_ptr) :: values(*)
+    ! (values(f) is the c_loc of field f's array, in the order the fields were added).
+    integer(c_int) function lats_session_set_host_step(session, step, context) &
+        bind(C, name="lats_session_set_host_step")
+      import :: c_int, c_ptr, c_funptr
+      type(c_ptr), value :: session
+      type(c_funptr), value :: step
+      type(c_ptr), value :: context
     end function
     integer(c_int) function lats_session_setup(session, stepper) bind(C, name="lats_session_setup")
       import :: c_int, c_char, c_ptr

@@ -71,8 +71,18 @@ int lats_session_set_points(lats_session session, int dim, int64_t n, const doub
 /* A field of `components` values per point, entity-major, in the host's memory (not
  * copied: it must stay valid until the session is destroyed; LaTS writes into it). */
 int lats_session_add_field(lats_session session, const char* name, int components, double* values);
-/* Creates the stepper by name ("surrogate", "rk", ...; NULL: "surrogate") from the
- * options and checks that points and fields fit it. Collective. */
+/* The host's own step, for LaTS to call: advance `values[f]` (the fields in the order they
+ * were added, n * components values each) from `time` by `dt` in place and return 0, or
+ * anything else on failure (LaTS then restores the arrays; a failure on any rank is a
+ * failure on all). The arrays are the session's fields or, when a trust policy compares a
+ * surrogate step with the host's (-lats_hybrid_residual_every), copies of them. Collective. */
+typedef int (*lats_host_step_fn)(void* context, double time, double dt, double* const* values);
+/* Makes `step` (with `context`) the session's "classical" stepper: lats_session_setup(s,
+ * "classical") steps with it, and a "hybrid" session uses it as its reference part (any trust
+ * policy: -lats_hybrid_policy schedule, error or spread). Before lats_session_setup. */
+int lats_session_set_host_step(lats_session session, lats_host_step_fn step, void* context);
+/* Creates the stepper by name ("surrogate", "hybrid", "assimilating", "rk", ...; NULL:
+ * "surrogate") from the options and checks that points and fields fit it. Collective. */
 int lats_session_setup(lats_session session, const char* stepper);
 /* One step of at most dt; *dt_taken (may be NULL) gets the time advanced. A failed step
  * returns LATS_ERR_STEP_FAILED and leaves the arrays as they were. Collective. */

@@ -19,14 +19,16 @@ struct lats_session_s {
   int dim = 0;
   std::vector<double> xyz;
   std::int64_t n = -1;
-  std::shared_ptr<const lats::Mesh> mesh;
-  lats::State state;
-  std::unique_ptr<lats::TimeStepper> stepper;
-  lats::coupling::AssimilatingStepper* assimilating = nullptr;     // when the stepper is one
+  struct FieldArray {
+    std::string name;
+    int components;
+    double* values;
+  };
+  std::vector<FieldArray> fields;  // bound when the session is set up (the points then exist)
+  lats_host_step_fn hostStep = nullptr;
+  void* hostContext = nullptr;
   std::vector<lats::solvers::assimilation::Observations> pending;  // added before setup
-  std::unique_ptr<lats::coupling::TrajectoryRecorder> recorder;    // lats_session_record
-  int recordEvery = 1;
-  std::int64_t recordSteps = 0;
+  std::unique_ptr<lats::coupling::HostSession> host;               // after setup
   lats::StepStatus lastStatus = lats::StepStatus::Success;
   std::string error;
 };
@@ -77,18 +79,45 @@ void ensureRuntime() {
 int stepCode(lats_session s, const lats::StepResult& r) {
   s->lastStatus = r.status;
   if (r.ok()) return LATS_OK;
-  s->error = std::string("step from t = ") + std::to_string(s->state.time()) + " " + lats::toString(r.status) + ": " +
-             r.reason;
+  s->error = std::string("step from t = ") + std::to_string(s->host->state().time()) + " " +
+             lats::toString(r.status) + ": " + r.reason;
   return LATS_ERR_STEP_FAILED;
 }
 
-// After a successful step: a snapshot when one is due.
-void recordIfDue(lats_session s) {
-  if (!s->recorder || s->recorder->written()) return;
-  if (++s->recordSteps % s->recordEvery != 0) return;
-  s->stepper->synchronize(s->state);
-  s->recorder->snapshot(*s->mesh, s->state);
-}
+/// The host's own step function as a stepper: "classical" of the session (alone, or the
+/// reference part of a hybrid). Advances the arrays of the state it is given (the host's,
+/// or copies when a trust policy compares); on failure on any rank they are restored.
+class HostCallbackStepper final : public lats::TimeStepper {
+ public:
+  HostCallbackStepper(lats_host_step_fn fn, void* context, std::vector<std::string> fields)
+      : fn_(fn), context_(context), fields_(std::move(fields)) {}
+  std::string type() const override { return "host"; }
+  std::vector<std::string> evolvedFields() const override { return fields_; }
+
+ protected:
+  void doSetUp(const lats::Mesh& /*mesh*/, lats::State& state) override {
+    for (const auto& f : fields_)
+      LATS_CHECK(state.has(f), lats::ConfigurationError, "the host's step function: no field '" << f << "'");
+  }
+  lats::StepResult doStep(lats::State& state, double dt) override {
+    const lats::State before = state.clone();
+    std::vector<double*> values;
+    for (const auto& f : fields_) values.push_back(state.field(f).view().data());
+    int failed = fn_(context_, state.time(), dt, values.data()) != 0 ? 1 : 0;
+    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, mesh()->comm());
+    if (failed) {
+      state.copyFrom(before);
+      return {0.0, dt, lats::StepStatus::SolverFailed,
+              "the host's step function (lats_session_set_host_step) reported a failure"};
+    }
+    return {dt, dt, lats::StepStatus::Success, {}};
+  }
+
+ private:
+  lats_host_step_fn fn_;
+  void* context_;
+  std::vector<std::string> fields_;
+};
 
 #define LATS_C_REQUIRE(cond, code, message) \
   do {                                      \
@@ -151,7 +180,7 @@ int lats_session_create_f(MPI_Fint comm, const char* options, lats_session* sess
 int lats_session_set_points(lats_session s, int dim, int64_t n, const double* xyz) {
   if (!s) return gLastError = "lats_session_set_points: the session is NULL", LATS_ERR_INVALID_VALUE;
   return guarded(s, [&]() -> int {
-    LATS_C_REQUIRE(!s->stepper, LATS_ERR_CONFIGURATION, "lats_session_set_points: the session is already set up");
+    LATS_C_REQUIRE(!s->host, LATS_ERR_CONFIGURATION, "lats_session_set_points: the session is already set up");
     LATS_C_REQUIRE(dim >= 1 && dim <= 3, LATS_ERR_INVALID_VALUE,
                    "lats_session_set_points: dimension " + std::to_string(dim) + "; expected 1, 2 or 3");
     LATS_C_REQUIRE(n >= 0 && (n == 0 || xyz != nullptr), LATS_ERR_INVALID_VALUE,
@@ -169,14 +198,29 @@ int lats_session_add_field(lats_session s, const char* name, int components, dou
   return guarded(s, [&]() -> int {
     LATS_C_REQUIRE(s->n >= 0, LATS_ERR_CONFIGURATION,
                    "lats_session_add_field: call lats_session_set_points first (the field's size is the point count)");
-    LATS_C_REQUIRE(!s->stepper, LATS_ERR_CONFIGURATION, "lats_session_add_field: the session is already set up");
+    LATS_C_REQUIRE(!s->host, LATS_ERR_CONFIGURATION, "lats_session_add_field: the session is already set up");
     LATS_C_REQUIRE(name && *name, LATS_ERR_INVALID_VALUE, "lats_session_add_field: the field name is empty");
     LATS_C_REQUIRE(components >= 1, LATS_ERR_INVALID_VALUE,
                    "lats_session_add_field: field '" + std::string(name) + "' with " + std::to_string(components) +
                        " components; expected at least 1");
-    std::vector<std::string> names;
-    for (int c = 0; c < components; ++c) names.push_back(components == 1 ? name : name + std::to_string(c));
-    s->state.add(lats::Field::wrap(name, values, s->n, names));  // NULL with n > 0: InvalidValueError
+    LATS_C_REQUIRE(values != nullptr || s->n == 0, LATS_ERR_INVALID_VALUE,
+                   "lats_session_add_field: field '" + std::string(name) + "' at NULL with " + std::to_string(s->n) +
+                       " points; expected an array of n * components values");
+    for (const auto& f : s->fields)
+      LATS_C_REQUIRE(f.name != name, LATS_ERR_CONFIGURATION,
+                     "lats_session_add_field: a field named '" + std::string(name) + "' was added already");
+    s->fields.push_back({name, components, values});
+    return LATS_OK;
+  });
+}
+
+int lats_session_set_host_step(lats_session s, lats_host_step_fn step, void* context) {
+  if (!s) return gLastError = "lats_session_set_host_step: the session is NULL", LATS_ERR_INVALID_VALUE;
+  return guarded(s, [&]() -> int {
+    LATS_C_REQUIRE(!s->host, LATS_ERR_CONFIGURATION,
+                   "lats_session_set_host_step: the session is already set up; call it before lats_session_setup");
+    s->hostStep = step;
+    s->hostContext = context;
     return LATS_OK;
   });
 }
@@ -184,37 +228,26 @@ int lats_session_add_field(lats_session s, const char* name, int components, dou
 int lats_session_setup(lats_session s, const char* stepper) {
   if (!s) return gLastError = "lats_session_setup: the session is NULL", LATS_ERR_INVALID_VALUE;
   return guarded(s, [&]() -> int {
-    LATS_C_REQUIRE(!s->stepper, LATS_ERR_CONFIGURATION, "lats_session_setup: the session is already set up");
-    LATS_CHECK(s->n >= 0, lats::ConfigurationError,
-               "lats_session_setup: no points; call lats_session_set_points and lats_session_add_field first");
-    s->mesh = lats::MeshBuilder(s->comm, s->dim).name("host").coordinates(s->xyz.data(), s->n).build();
-    const std::string name = stepper && *stepper ? stepper : "surrogate";
-    // The observation functions of this API talk to an assimilating stepper: the session
-    // keeps one by its type when it asked for one; every other stepper comes from the registry.
-    std::unique_ptr<lats::TimeStepper> st;
-    if (name == "assimilating") {
-      auto a = std::make_unique<lats::coupling::AssimilatingStepper>();
-      s->assimilating = a.get();
-      st = std::move(a);
-    } else {
-      st = lats::timeSteppers().create(name);
+    LATS_C_REQUIRE(!s->host, LATS_ERR_CONFIGURATION, "lats_session_setup: the session is already set up");
+    LATS_CHECK(s->n >= 0 && !s->fields.empty(), lats::ConfigurationError,
+               "lats_session_setup: no points or fields; call lats_session_set_points and lats_session_add_field "
+               "first");
+    auto mesh = lats::MeshBuilder(s->comm, s->dim).name("host").coordinates(s->xyz.data(), s->n).build();
+    auto host = std::make_unique<lats::coupling::HostSession>(mesh);
+    std::vector<std::string> names;
+    for (const auto& f : s->fields) {
+      host->bindField(f.name, f.components, f.values);
+      names.push_back(f.name);
     }
-    st->setFromOptions();
-    if (s->assimilating) {
-      auto settings = s->assimilating->settings();
-      settings.observationsLater = true;  // a host may add them while it runs
-      s->assimilating->setSettings(settings);
-      for (const auto& b : s->pending) s->assimilating->addObservations(b);
-    } else {
-      LATS_CHECK(s->pending.empty(), lats::ConfigurationError,
-                 "lats_session_setup: observations were added but the stepper '"
-                     << st->type() << "' does not assimilate; use lats_session_setup(session, \"assimilating\")");
+    if (s->hostStep) {
+      const auto fn = s->hostStep;
+      void* context = s->hostContext;
+      host->setHostStepper([fn, context, names] { return std::make_unique<HostCallbackStepper>(fn, context, names); });
     }
-    st->setUp(s->mesh, s->state);
-    st->addObserver([s](const lats::TimeStepper&, const lats::State&, const lats::StepResult& r) {
-      if (r.ok()) recordIfDue(s);
-    });
-    s->stepper = std::move(st);
+    for (const auto& b : s->pending) host->addObservations(b);
+    host->setUp(stepper && *stepper ? stepper : "surrogate");
+    s->pending.clear();
+    s->host = std::move(host);
     return LATS_OK;
   });
 }
@@ -222,8 +255,8 @@ int lats_session_setup(lats_session s, const char* stepper) {
 int lats_session_step(lats_session s, double dt, double* dt_taken) {
   if (!s) return gLastError = "lats_session_step: the session is NULL", LATS_ERR_INVALID_VALUE;
   return guarded(s, [&]() -> int {
-    LATS_C_REQUIRE(s->stepper != nullptr, LATS_ERR_CONFIGURATION, "lats_session_step: call lats_session_setup first");
-    const auto r = s->stepper->step(s->state, dt);
+    LATS_C_REQUIRE(s->host != nullptr, LATS_ERR_CONFIGURATION, "lats_session_step: call lats_session_setup first");
+    const auto r = s->host->step(dt);
     if (dt_taken) *dt_taken = r.dtTaken;
     return stepCode(s, r);
   });
@@ -232,23 +265,19 @@ int lats_session_step(lats_session s, double dt, double* dt_taken) {
 int lats_session_advance(lats_session s, double to_time, double dt) {
   if (!s) return gLastError = "lats_session_advance: the session is NULL", LATS_ERR_INVALID_VALUE;
   return guarded(s, [&]() -> int {
-    LATS_C_REQUIRE(s->stepper != nullptr, LATS_ERR_CONFIGURATION,
-                   "lats_session_advance: call lats_session_setup first");
-    return stepCode(s, s->stepper->advance(s->state, to_time, dt));
+    LATS_C_REQUIRE(s->host != nullptr, LATS_ERR_CONFIGURATION, "lats_session_advance: call lats_session_setup first");
+    return stepCode(s, s->host->advance(to_time, dt));
   });
 }
 
 int lats_session_host_step(lats_session s, double dt) {
   if (!s) return gLastError = "lats_session_host_step: the session is NULL", LATS_ERR_INVALID_VALUE;
   return guarded(s, [&]() -> int {
-    LATS_C_REQUIRE(s->stepper != nullptr, LATS_ERR_CONFIGURATION,
+    LATS_C_REQUIRE(s->host != nullptr, LATS_ERR_CONFIGURATION,
                    "lats_session_host_step: call lats_session_setup first");
     LATS_CHECK(dt > 0 && std::isfinite(dt), lats::InvalidValueError,
                "lats_session_host_step: dt = " << dt << "; expected a positive finite step");
-    s->stepper->pushHistory(s->state);
-    s->state.setTime(s->state.time() + dt);
-    s->state.setStepIndex(s->state.stepIndex() + 1);
-    recordIfDue(s);
+    s->host->hostStep(dt);
     s->lastStatus = lats::StepStatus::Success;
     return LATS_OK;
   });
@@ -270,11 +299,8 @@ int lats_session_add_observations(lats_session s, double time, int64_t n, const 
     b.sensors.components.assign(static_cast<std::size_t>(n), component);
     b.sensors.noiseStd.assign(noise_std, noise_std + n);
     b.values.assign(values, values + n);
-    if (s->stepper) {
-      LATS_CHECK(s->assimilating != nullptr, lats::ConfigurationError,
-                 "lats_session_add_observations: the session's stepper '"
-                     << s->stepper->type() << "' does not assimilate; set it up with \"assimilating\"");
-      s->assimilating->addObservations(b);
+    if (s->host) {
+      s->host->addObservations(b);  // ConfigurationError when the stepper does not assimilate
     } else {
       b.validate();
       s->pending.push_back(std::move(b));
@@ -286,17 +312,17 @@ int lats_session_add_observations(lats_session s, double time, int64_t n, const 
 int lats_session_synchronize(lats_session s) {
   if (!s) return gLastError = "lats_session_synchronize: the session is NULL", LATS_ERR_INVALID_VALUE;
   return guarded(s, [&]() -> int {
-    LATS_C_REQUIRE(s->stepper != nullptr, LATS_ERR_CONFIGURATION,
+    LATS_C_REQUIRE(s->host != nullptr, LATS_ERR_CONFIGURATION,
                    "lats_session_synchronize: call lats_session_setup first");
-    s->stepper->synchronize(s->state);
+    s->host->synchronize();
     return LATS_OK;
   });
 }
 
 int lats_session_status(lats_session s, double* time, int64_t* steps, int* last_step_status) {
   if (!s) return gLastError = "lats_session_status: the session is NULL", LATS_ERR_INVALID_VALUE;
-  if (time) *time = s->state.time();
-  if (steps) *steps = s->state.stepIndex();
+  if (time) *time = s->host ? s->host->state().time() : 0.0;
+  if (steps) *steps = s->host ? s->host->state().stepIndex() : 0;
   if (last_step_status) *last_step_status = static_cast<int>(s->lastStatus);
   return LATS_OK;
 }
@@ -306,18 +332,13 @@ const char* lats_session_last_error(lats_session s) { return s ? s->error.c_str(
 int lats_session_record(lats_session s, const char* path, int every) {
   if (!s) return gLastError = "lats_session_record: the session is NULL", LATS_ERR_INVALID_VALUE;
   return guarded(s, [&]() -> int {
-    LATS_C_REQUIRE(s->stepper != nullptr, LATS_ERR_CONFIGURATION, "lats_session_record: call lats_session_setup first");
+    LATS_C_REQUIRE(s->host != nullptr, LATS_ERR_CONFIGURATION, "lats_session_record: call lats_session_setup first");
     LATS_CHECK(path && *path, lats::InvalidValueError, "lats_session_record: no file name");
     LATS_CHECK(every >= 1, lats::InvalidValueError, "lats_session_record: every = " << every << "; expected >= 1");
-    LATS_CHECK(!s->recorder || s->recorder->written(), lats::ConfigurationError,
-               "lats_session_record: already recording to '" << s->recorder->path()
+    LATS_CHECK(!s->host->recording(), lats::ConfigurationError,
+               "lats_session_record: already recording to '" << s->host->recordPath()
                                                              << "'; call lats_session_record_finish first");
-    s->recorder = std::make_unique<lats::coupling::TrajectoryRecorder>(path, "c_api_host", "recorded through the C API",
-                                                                       "lats_session_record");
-    s->recordEvery = every;
-    s->recordSteps = 0;
-    s->stepper->synchronize(s->state);
-    s->recorder->snapshot(*s->mesh, s->state);
+    s->host->record(path, every, "c_api_host", "recorded through the C API", "lats_session_record");
     return LATS_OK;
   });
 }
@@ -325,15 +346,15 @@ int lats_session_record(lats_session s, const char* path, int every) {
 int lats_session_record_finish(lats_session s) {
   if (!s) return gLastError = "lats_session_record_finish: the session is NULL", LATS_ERR_INVALID_VALUE;
   return guarded(s, [&]() -> int {
-    LATS_C_REQUIRE(s->recorder != nullptr, LATS_ERR_CONFIGURATION,
+    LATS_C_REQUIRE(s->host != nullptr && !s->host->recordPath().empty(), LATS_ERR_CONFIGURATION,
                    "lats_session_record_finish: not recording (call lats_session_record first)");
-    s->recorder->write(*s->mesh);
+    s->host->finishRecording();
     return LATS_OK;
   });
 }
 
 int lats_session_destroy(lats_session* s) {
-  if (s && *s && (*s)->recorder && !(*s)->recorder->written() && (*s)->recorder->size() >= 2) {
+  if (s && *s && (*s)->host && (*s)->host->recording() && (*s)->host->recordedSnapshots() >= 2) {
     // An unfinished recording is written first; its failure is reported, the session freed.
     const int rc = lats_session_record_finish(*s);
     const std::string message = (*s)->error;

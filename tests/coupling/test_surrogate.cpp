@@ -315,13 +315,13 @@ TEST(Surrogate, BadInputIsAClearErrorOnEveryRank) {
   {
     // Hybrid settings are checked before anything is set up.
     auto expectHybrid = [&](lats::coupling::HybridSettings h, const std::string& text) {
-      lats::coupling::HybridStepper stepper(classical(plex), std::make_unique<SurrogateStepper>(settings()), h);
+      lats::coupling::HybridStepper stepper(std::make_unique<SurrogateStepper>(settings()), classical(plex), h);
       const auto m = lats::test::messageOf<lats::Error>([&] { stepper.setUp(mesh, state); });
       EXPECT_NE(m.find(text), std::string::npos) << m;
     };
     lats::coupling::HybridSettings h;
     h.policy = "errors";
-    expectHybrid(h, "policy 'errors'; expected schedule or error");
+    expectHybrid(h, "unknown hybrid trust policy 'errors'. Did you mean 'error'?");
     h = {};
     h.surrogateSteps = h.classicalSteps = 0;
     expectHybrid(h, "expected counts >= 0, not both 0");
@@ -335,10 +335,11 @@ TEST(Surrogate, BadInputIsAClearErrorOnEveryRank) {
     lats::State adv;
     adv.add(lats::Field("advection_diffusion", mesh->size(), {"u"}));
     adv.add(lats::Field("burgers", mesh->size(), {"u"}));
-    lats::coupling::HybridStepper other(std::make_unique<lats::coupling::ClassicalStepper>(plex, "advection_diffusion"),
-                                        std::make_unique<SurrogateStepper>(settings()), {});
+    lats::coupling::HybridStepper other(std::make_unique<SurrogateStepper>(settings()),
+                                        std::make_unique<lats::coupling::ClassicalStepper>(plex, "advection_diffusion"),
+                                        lats::coupling::HybridSettings{});
     const auto m = lats::test::messageOf<lats::ModelMismatchError>([&] { other.setUp(mesh, adv); });
-    EXPECT_NE(m.find("the model evolves the field(s) 'burgers' but the classical solver evolves 'advection_diffusion'"),
+    EXPECT_NE(m.find("the surrogate part evolves the field(s) 'burgers' but the classical part evolves 'advection_diffusion'"),
               std::string::npos)
         << m;
   }
@@ -429,7 +430,7 @@ TEST(Classical, MacroStepsEqualTheSolverOnAnyRankCount) {
 
 lats::coupling::HybridStepper hybrid(std::shared_ptr<const lats::meshio::PlexMesh> plex,
                                      const lats::coupling::HybridSettings& h) {
-  return lats::coupling::HybridStepper(classical(plex), std::make_unique<SurrogateStepper>(settings()), h);
+  return lats::coupling::HybridStepper(std::make_unique<SurrogateStepper>(settings()), classical(plex), h);
 }
 
 TEST(Hybrid, ScheduleAlternatesAndLogsEverySwitch) {
@@ -441,12 +442,12 @@ TEST(Hybrid, ScheduleAlternatesAndLogsEverySwitch) {
   auto stepper = hybrid(plex, h);
   stepper.setUp(plex->mesh(), state);
   ASSERT_TRUE(stepper.advance(state, 6 * kDt, kDt).ok());
-  EXPECT_EQ(stepper.surrogateStepsTaken(), 4);
-  EXPECT_EQ(stepper.classicalStepsTaken(), 2);
+  EXPECT_EQ(stepper.fastStepsTaken(), 4);
+  EXPECT_EQ(stepper.referenceStepsTaken(), 2);
   // The same counts through the TimeStepper interface (what reports read).
   const auto counters = static_cast<const lats::TimeStepper&>(stepper).counters();
   EXPECT_EQ(counters, (std::vector<std::pair<std::string, std::int64_t>>{
-                          {"surrogate_steps", 4}, {"classical_steps", 2}, {"rollbacks", 0}}));
+                          {"fast_steps", 4}, {"reference_steps", 2}, {"rollbacks", 0}, {"switches", 3}}));
   ASSERT_EQ(stepper.switches().size(), 3u);  // s s | c | s s | c
   EXPECT_EQ(stepper.switches()[0].step, 2);
   EXPECT_EQ(stepper.switches()[0].to, "classical");
@@ -458,8 +459,8 @@ TEST(Hybrid, ScheduleAlternatesAndLogsEverySwitch) {
   auto s1 = initialState(*plex->mesh());
   warm.setUp(plex->mesh(), s1);
   ASSERT_TRUE(warm.advance(s1, 3 * kDt, kDt).ok());
-  EXPECT_EQ(warm.classicalStepsTaken(), 1);
-  EXPECT_EQ(warm.surrogateStepsTaken(), 2);
+  EXPECT_EQ(warm.referenceStepsTaken(), 1);
+  EXPECT_EQ(warm.fastStepsTaken(), 2);
   ASSERT_EQ(warm.switches().size(), 1u);
   EXPECT_EQ(warm.switches()[0].step, 1);
   EXPECT_EQ(warm.switches()[0].to, "surrogate");
@@ -487,8 +488,8 @@ TEST(Hybrid, ErrorControlRollsBackToClassicalWhenATrustIndicatorTrips) {
   // Steps 1, 3 and 5 are tried with the surrogate, rejected and redone classically; the
   // result is the classical run bit for bit.
   EXPECT_EQ(strict.rollbacks(), 3);
-  EXPECT_EQ(strict.surrogateStepsTaken(), 0);
-  EXPECT_EQ(strict.classicalStepsTaken(), 6);
+  EXPECT_EQ(strict.fastStepsTaken(), 0);
+  EXPECT_EQ(strict.referenceStepsTaken(), 6);
   EXPECT_EQ(byId(*plex->mesh(), state), classicalReference(6));
   ASSERT_FALSE(strict.switches().empty());
   EXPECT_NE(strict.switches()[0].reason.find("a classical step from the same state differs by"), std::string::npos)
@@ -503,7 +504,7 @@ TEST(Hybrid, ErrorControlRollsBackToClassicalWhenATrustIndicatorTrips) {
   loose.setUp(plex->mesh(), s2);
   ASSERT_TRUE(loose.advance(s2, 3 * kDt, kDt).ok());
   EXPECT_EQ(loose.rollbacks(), 0);
-  EXPECT_EQ(loose.surrogateStepsTaken(), 3);
+  EXPECT_EQ(loose.fastStepsTaken(), 3);
   EXPECT_LT(maxRelativeDifference(*plex->mesh(), s2, reference(3)), 1e-5);
 
   // The conserved-quantity indicator: Burgers conserves the integral of u; a tolerance of

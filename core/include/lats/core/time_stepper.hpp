@@ -45,7 +45,15 @@ struct StepperCapabilities {
   /// saveState()/restoreState() remember internal state beyond the fields (latent windows,
   /// random streams); without it the fields are the whole state.
   bool internalState = false;
+  /// The stepper advances an ensemble whose mean is the state; spread() says how far apart
+  /// the members are.
+  bool ensemble = false;
 };
+
+/// Makes a stepper by registry name. Composite steppers (hybrid, assimilating) make their
+/// parts through one, so that a host can stand in for a name: the PETSc TS type and the C
+/// API answer "classical" with the host's own step.
+using StepperFactory = std::function<std::unique_ptr<TimeStepper>(const std::string& type)>;
 
 /// Called after every step attempt (successful or not); used for recording, logging and metrics.
 class StepObserver {
@@ -92,6 +100,18 @@ class TimeStepper {
   /// restores the fields itself. Default: nothing to remember.
   virtual void saveState() {}
   virtual void restoreState() {}
+  /// The fields this stepper evolves (the others are left alone); empty: every field of the
+  /// state. Composite steppers check that their parts agree.
+  virtual std::vector<std::string> evolvedFields() const { return {}; }
+  /// The step this stepper takes whatever dt asks for (a surrogate's model time step; after
+  /// setUp()); 0: it follows the requested dt. Hosts that own the clock ask for at least it.
+  virtual double preferredTimeStep() const { return 0.0; }
+  /// The largest ensemble standard deviation over this rank's owned values after the last
+  /// step (capabilities().ensemble); 0 for a single run. Local: reduce it yourself.
+  virtual double spread() const { return 0.0; }
+  /// Composite steppers make their parts through `factory` from now on (default: the
+  /// registry). Steppers without parts ignore it.
+  virtual void setStepperFactory(StepperFactory /*factory*/) {}
   /// Counts of the run for reports, e.g. {"surrogate_steps", 12}. Default: none.
   virtual std::vector<std::pair<std::string, std::int64_t>> counters() const { return {}; }
 

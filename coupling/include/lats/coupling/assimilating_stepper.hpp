@@ -83,6 +83,8 @@ class AssimilatingStepper : public TimeStepper {
                       solvers::assimilation::ObservationSeries observations);
   ~AssimilatingStepper() override;
   std::string type() const override { return "assimilating"; }
+  /// The members' step (surrogate members: the model's time step; classical ones: 0).
+  double preferredTimeStep() const override;
   void setFromOptions() override;
   const AssimilationSettings& settings() const;
   /// Replaces the settings (before setUp()).

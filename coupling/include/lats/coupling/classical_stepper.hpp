@@ -33,6 +33,7 @@ class ClassicalStepper : public TimeStepper {
   void setPlexMesh(std::shared_ptr<const meshio::PlexMesh> mesh);
   void setEquation(const std::string& equation);
   const std::string& equation() const { return equation_; }
+  std::vector<std::string> evolvedFields() const override { return {equation_}; }
   /// Sets a PDE parameter of the equation (ConfigurationError with a suggestion for unknown
   /// names). Before or after setUp().
   void setParameter(const std::string& name, double value);

@@ -4,9 +4,11 @@
 
 #include "lats/coupling/assimilating_stepper.hpp"
 #include "lats/coupling/classical_stepper.hpp"
+#include "lats/coupling/host_session.hpp"
 #include "lats/coupling/hybrid_stepper.hpp"
 #include "lats/coupling/recorder.hpp"
 #include "lats/coupling/rollout_comparison.hpp"
 #include "lats/coupling/runge_kutta.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
+#include "lats/coupling/trust_policy.hpp"
 #include "lats/coupling/twin_experiment.hpp"

@@ -1,10 +1,10 @@
 #pragma once
 /// \file hybrid_stepper.hpp
-/// The hybrid stepper: surrogate steps where they can be trusted, classical steps otherwise.
-/// Two policies: a fixed schedule (k surrogate steps, then m classical steps, repeated) and
-/// error control (surrogate steps checked by trust indicators; when one trips, roll back to
-/// the last trusted state and continue classically for a while). Every switch is logged
-/// (rank 0) with its reason and kept in switches().
+/// The hybrid stepper: steps of a fast part (a surrogate) where they can be trusted, steps of
+/// a reference part (a classical solver) otherwise. Both parts are any TimeStepper; which one
+/// runs is decided by a TrustPolicy from its registry (trust_policy.hpp): a fixed schedule,
+/// error control by trust indicators with rollback, or the ensemble spread. Every switch is
+/// logged (rank 0) with its reason and kept in switches().
 
 #include <cstdint>
 #include <memory>
@@ -12,33 +12,9 @@
 #include <vector>
 
 #include "lats/core/time_stepper.hpp"
-#include "lats/coupling/classical_stepper.hpp"
-#include "lats/coupling/surrogate_stepper.hpp"
+#include "lats/coupling/trust_policy.hpp"
 
 namespace lats::coupling {
-
-struct HybridSettings {
-  std::string policy = "schedule";  ///< "schedule" or "error"
-  std::int64_t surrogateSteps = 4;  ///< schedule: k surrogate steps ...
-  std::int64_t classicalSteps = 1;  ///< ... then m classical steps
-  // Error control: each indicator is off when its tolerance is 0.
-  double conservedTolerance = 0.0;  ///< relative change of a component's integral per step
-  double boundTolerance = 0.25;     ///< relative growth of max |u| per step
-  double spreadTolerance = 0.0;     ///< ensemble spread (max) relative to the field's RMS
-  std::int64_t residualEvery = 0;   ///< every r-th surrogate step is checked against a classical step
-  double residualTolerance = 0.05;  ///< relative L2 difference allowed in that check
-  std::int64_t fallbackSteps = 4;   ///< classical steps after a trip before the surrogate is tried again
-  /// Begin with the classical steps of the schedule (or, under error control, with
-  /// fallbackSteps classical steps): the surrogate then starts from a true history window
-  /// instead of the initial state repeated (models with history > 1 need this).
-  bool startClassical = false;
-
-  /// From -lats_hybrid_policy, -lats_hybrid_surrogate_steps, -lats_hybrid_classical_steps,
-  /// -lats_hybrid_conserved_tol, -lats_hybrid_bound_tol, -lats_hybrid_spread_tol,
-  /// -lats_hybrid_residual_every, -lats_hybrid_residual_tol, -lats_hybrid_fallback_steps,
-  /// -lats_hybrid_start_classical.
-  static HybridSettings fromOptions();
-};
 
 /// A change of the kind of step, with why.
 struct StepperSwitch {
@@ -47,33 +23,46 @@ struct StepperSwitch {
   std::string from, to, reason;
 };
 
-/// Registry type "hybrid" (classical and surrogate parts configured from their options).
-/// Steps have the model's time step; classical steps integrate the same interval with the
-/// solver's own inner steps, and their states are pushed into the surrogate's history.
+/// Registry type "hybrid" (parts and policy from -lats_hybrid_fast, -lats_hybrid_reference,
+/// -lats_hybrid_policy). Steps have the fast part's time step; the reference part integrates
+/// the same interval (the classical stepper and the host's steps with their own inner
+/// steps), and its states are pushed into the fast part's history. The parts must evolve
+/// the same fields.
 class HybridStepper : public TimeStepper {
  public:
+  /// Parts and policy made from the options in setFromOptions() (or setUp()).
   HybridStepper();
-  HybridStepper(std::unique_ptr<ClassicalStepper> classical, std::unique_ptr<SurrogateStepper> surrogate,
-                HybridSettings settings);
+  HybridStepper(std::unique_ptr<TimeStepper> fast, std::unique_ptr<TimeStepper> reference,
+                std::unique_ptr<TrustPolicy> policy);
+  /// The built-in policy settings.policy configured by `settings`.
+  HybridStepper(std::unique_ptr<TimeStepper> fast, std::unique_ptr<TimeStepper> reference,
+                const HybridSettings& settings);
   ~HybridStepper() override;
   std::string type() const override { return "hybrid"; }
+  /// Reads -lats_hybrid_*; makes the parts named there that were not given (through the
+  /// stepper factory) and lets each read its options.
   void setFromOptions() override;
-  ClassicalStepper& classical() { return *classical_; }
-  SurrogateStepper& surrogate() { return *surrogate_; }
-  const HybridSettings& settings() const { return settings_; }
+  void setStepperFactory(StepperFactory factory) override { factory_ = std::move(factory); }
+  TimeStepper& fast() { return *fast_; }
+  TimeStepper& reference() { return *reference_; }
+  const TrustPolicy& policy() const { return *policy_; }
 
-  StepperCapabilities capabilities() const override { return surrogate_->capabilities(); }
-  /// Brings the fields up to date with the surrogate part's latest state. Collective.
-  void synchronize(State& state) override { surrogate_->synchronize(state); }
-  /// A host-computed state enters the surrogate part's history window. Collective.
-  void pushHistory(const State& state) override { surrogate_->pushHistory(state); }
-  /// surrogate_steps, classical_steps, rollbacks.
+  StepperCapabilities capabilities() const override;
+  /// Brings the fields up to date with the fast part's latest state. Collective.
+  void synchronize(State& state) override;
+  /// A host-computed state enters the fast part's history window. Collective.
+  void pushHistory(const State& state) override;
+  std::vector<std::string> evolvedFields() const override;
+  double spread() const override;
+  /// The fast part's.
+  double preferredTimeStep() const override { return fast_ ? fast_->preferredTimeStep() : 0.0; }
+  /// fast_steps, reference_steps, rollbacks, switches.
   std::vector<std::pair<std::string, std::int64_t>> counters() const override;
 
   const std::vector<StepperSwitch>& switches() const { return switches_; }
-  std::int64_t surrogateStepsTaken() const { return surrogateTaken_; }
-  std::int64_t classicalStepsTaken() const { return classicalTaken_; }
-  /// Surrogate steps rejected by a trust indicator (each was redone classically).
+  std::int64_t fastStepsTaken() const { return fastTaken_; }
+  std::int64_t referenceStepsTaken() const { return referenceTaken_; }
+  /// Fast steps rejected by the policy (each was redone by the reference part).
   std::int64_t rollbacks() const { return rollbacks_; }
 
  protected:
@@ -81,16 +70,18 @@ class HybridStepper : public TimeStepper {
   StepResult doStep(State& state, double dt) override;
 
  private:
-  StepResult classicalStep(State& state, double dt);
-  /// Empty when the surrogate's new state can be trusted, else the reason.
-  std::string distrust(const State& before, const State& after);
-  void switchTo(const std::string& mode, const State& state, const std::string& reason);
-  std::unique_ptr<ClassicalStepper> classical_;
-  std::unique_ptr<SurrogateStepper> surrogate_;
+  void makeParts(bool fromOptions);
+  StepResult referenceStep(State& state, double dt);
+  void switchTo(HybridPart part, const State& state, const std::string& reason);
+  std::string nameOf(HybridPart part) const;
+  std::unique_ptr<TimeStepper> fast_, reference_;
+  std::unique_ptr<TrustPolicy> policy_;
   HybridSettings settings_;
-  std::string mode_ = "surrogate";
-  std::int64_t inMode_ = 0;  // steps taken in the current mode
-  std::int64_t surrogateTaken_ = 0, classicalTaken_ = 0, rollbacks_ = 0;
+  StepperFactory factory_;
+  std::vector<std::string> fields_;  // the fields both parts evolve
+  HybridPart part_ = HybridPart::Fast;
+  bool started_ = false;
+  std::int64_t fastTaken_ = 0, referenceTaken_ = 0, rollbacks_ = 0;
   std::vector<StepperSwitch> switches_;
 };
 

@@ -53,7 +53,12 @@ class SurrogateStepper : public TimeStepper {
 
   /// The model's time step (after setUp()).
   double modelTimeStep() const { return modelDt_; }
-  StepperCapabilities capabilities() const override { return {true, true, true}; }
+  double preferredTimeStep() const override { return modelDt_; }
+  StepperCapabilities capabilities() const override { return {true, true, true, settings_.ensemble > 1}; }
+  /// The model's fields (after setUp()).
+  std::vector<std::string> evolvedFields() const override;
+  /// The largest member standard deviation over the owned values (0 for one member).
+  double spread() const override;
   /// Decodes the current latent state into `state` if the fields are behind. Collective.
   void synchronize(State& state) override;
   bool isSynchronized() const { return synchronized_; }
