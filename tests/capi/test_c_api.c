@@ -45,6 +45,39 @@ static int run(MPI_Comm comm, const char* options, int first, int n, int steps, 
   return rc;
 }
 
+/* The host's own step for section 6: u <- u exp(-dt) at every point (a pointwise decay, so
+ * any partition gives the same values); counts its calls and those on the host's own array. */
+struct HostModel {
+  int n, calls, onHostArray, failAt;
+  double* u;
+};
+static int hostDecay(void* context, double time, double dt, double* const* values) {
+  struct HostModel* m = (struct HostModel*)context;
+  (void)time;
+  ++m->calls;
+  if (values[0] == m->u) ++m->onHostArray;
+  for (int i = 0; i < m->n; ++i) values[0][i] *= exp(-dt);
+  return m->calls == m->failAt ? 1 : 0; /* a failure after it wrote: LaTS must restore */
+}
+
+/* A session on points [first, last) whose "classical" stepper is hostDecay. */
+static lats_session hostSession(const char* options, int first, int last, double* x, double* u,
+                                struct HostModel* m, const char* stepper) {
+  const int n = last - first;
+  for (int i = 0; i < n; ++i) x[i] = (first + i + 0.5) / N;
+  initial(u, x, n);
+  m->n = n;
+  m->calls = m->onHostArray = 0;
+  m->u = u;
+  lats_session s = NULL;
+  EXPECT(lats_session_create(MPI_COMM_WORLD, options, &s) == LATS_OK, "%s", lats_last_error());
+  EXPECT(lats_session_set_points(s, 1, n, x) == LATS_OK, "%s", lats_session_last_error(s));
+  EXPECT(lats_session_add_field(s, "burgers", 1, u) == LATS_OK, "%s", lats_session_last_error(s));
+  EXPECT(lats_session_set_host_step(s, hostDecay, m) == LATS_OK, "%s", lats_session_last_error(s));
+  EXPECT(lats_session_setup(s, stepper) == LATS_OK, "%s", lats_session_last_error(s));
+  return s;
+}
+
 /* One assimilating step (see main, part 4) on points [first, last); returns the RMS misfit of
  * the host's array at the 8 sensors, over all ranks. */
 static double assimilate(const char* options, int first, int last, double noiseStd) {
@@ -247,6 +280,77 @@ int main(int argc, char** argv) {
       H5Dclose(d);
       H5Fclose(f);
     }
+  }
+
+  /* 6. The host's own step function (lats_session_set_host_step) is the reference part of a
+   * hybrid, under every trust policy, on the partitioned points. */
+  {
+    const int n = last - first;
+    double x[N], u[N], expected[N];
+    struct HostModel m = {0, 0, 0, 0, NULL};
+    char o[4400];
+    /* a. Error control with a residual tolerance no model meets: each surrogate step is
+     * compared with the host's step from the same state (on a copy), rejected and replaced by
+     * it; then 2 host steps on the host's array. 4 steps: exactly the host's decay 4 times. */
+    snprintf(o, sizeof o,
+             "%s -lats_hybrid_policy error -lats_hybrid_residual_every 1 -lats_hybrid_residual_tol 1e-12 "
+             "-lats_hybrid_fallback_steps 2",
+             options);
+    lats_session s = hostSession(o, first, last, x, u, &m, "hybrid");
+    for (int i = 0; i < n; ++i) expected[i] = u[i];
+    for (int k = 0; k < 4; ++k) {
+      EXPECT(lats_session_step(s, 0.05, NULL) == LATS_OK, "%s", lats_session_last_error(s));
+      for (int i = 0; i < n; ++i) expected[i] *= exp(-0.05);
+    }
+    double worst = 0;
+    for (int i = 0; i < n; ++i) worst = fmax(worst, fabs(u[i] - expected[i]));
+    printf("[c api] hybrid, error control, host step: %d host calls (%d on the host's array), |u - decay^4| = %.1e\n",
+           m.calls, m.onHostArray, worst);
+    EXPECT(worst == 0.0 && m.calls == 4 && m.onHostArray == 2, "calls %d on array %d worst %g", m.calls,
+           m.onHostArray, worst);
+    lats_session_destroy(&s);
+    /* b. Loose tolerances: every surrogate step is kept, the host is never called, and the
+     * result is the plain surrogate's bit for bit. (Options stay in the database from one
+     * session to the next: the residual check is switched off explicitly.) */
+    snprintf(o, sizeof o, "%s -lats_hybrid_policy error -lats_hybrid_bound_tol 0 -lats_hybrid_residual_every 0",
+             options);
+    s = hostSession(o, first, last, x, u, &m, "hybrid");
+    for (int k = 0; k < 3; ++k) EXPECT(lats_session_step(s, 0.05, NULL) == LATS_OK, "%s", lats_session_last_error(s));
+    lats_session_destroy(&s);
+    double plain[N];
+    EXPECT(run(MPI_COMM_WORLD, options, first, n, 3, plain) == LATS_OK, "plain surrogate run");
+    worst = 0;
+    for (int i = 0; i < n; ++i) worst = fmax(worst, fabs(u[i] - plain[i]));
+    EXPECT(m.calls == 0 && worst == 0.0, "loose: %d host calls, differs from the surrogate by %g", m.calls, worst);
+    /* c. A schedule of 1 surrogate + 1 host step: the host steps on its own array, once. */
+    snprintf(o, sizeof o, "%s -lats_hybrid_policy schedule -lats_hybrid_surrogate_steps 1 "
+             "-lats_hybrid_classical_steps 1", options);
+    s = hostSession(o, first, last, x, u, &m, "hybrid");
+    for (int k = 0; k < 2; ++k) EXPECT(lats_session_step(s, 0.05, NULL) == LATS_OK, "%s", lats_session_last_error(s));
+    EXPECT(m.calls == 1 && m.onHostArray == 1, "schedule: %d host calls, %d on the array", m.calls, m.onHostArray);
+    lats_session_destroy(&s);
+    /* d. "spread" needs an ensemble: a clear error at setup. */
+    snprintf(o, sizeof o, "%s -lats_hybrid_policy spread -lats_hybrid_spread_tol 0.1", options);
+    EXPECT(lats_session_create(MPI_COMM_WORLD, o, &s) == LATS_OK, "%s", lats_last_error());
+    lats_session_set_points(s, 1, n, x);
+    lats_session_add_field(s, "burgers", 1, u);
+    lats_session_set_host_step(s, hostDecay, &m);
+    EXPECT(lats_session_setup(s, "hybrid") == LATS_ERR_CONFIGURATION, "spread without an ensemble");
+    EXPECT(strstr(lats_session_last_error(s), "is a single run; give it members") != NULL, "%s",
+           lats_session_last_error(s));
+    lats_session_destroy(&s);
+    /* e. The host's step alone ("classical"); a failure restores the arrays. */
+    s = hostSession(options, first, last, x, u, &m, "classical");
+    m.failAt = 2;
+    EXPECT(lats_session_step(s, 0.05, NULL) == LATS_OK, "%s", lats_session_last_error(s));
+    for (int i = 0; i < n; ++i) expected[i] = u[i];
+    EXPECT(lats_session_step(s, 0.05, NULL) == LATS_ERR_STEP_FAILED, "a failing host step");
+    EXPECT(strstr(lats_session_last_error(s), "reported a failure") != NULL, "%s", lats_session_last_error(s));
+    worst = 0;
+    for (int i = 0; i < n; ++i) worst = fmax(worst, fabs(u[i] - expected[i]));
+    EXPECT(worst == 0.0, "a failed host step left the arrays changed by %g", worst);
+    m.failAt = 0;
+    lats_session_destroy(&s);
   }
 
   int all = 0;
