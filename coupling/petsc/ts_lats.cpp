@@ -86,6 +86,9 @@ class PetscTsStepper final : public TimeStepper {
       LATS_PETSC_CALL(VecCopy(work_, backup_));
       const double t0 = state.time(), end = t0 + dt, eps = 1e-12 * std::max(std::abs(end), dt);
       double t = t0;
+      // The values may come from a model step since the inner TS's last step: methods that
+      // reuse the last stage (first-same-as-last RK, the default rk 3bs) must start afresh.
+      LATS_PETSC_CALL(TSRestartStep(inner_));
       while (t < end - eps && reason >= 0) {
         // The host's step exactly (as in its own run: the same arithmetic), shortened only
         // where it would overshoot the end.
