@@ -16,6 +16,28 @@ const char* toString(StepStatus status) {
   return "?";
 }
 
+StepResult agreeOnStep(MPI_Comm comm, const StepResult& local) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  const int mine = local.ok() ? size : rank;
+  int first = size;
+  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+  if (first == size) return local;  // nobody failed
+  // The lowest failing rank tells everyone what went wrong.
+  int header[2] = {static_cast<int>(local.status), static_cast<int>(local.reason.size())};
+  MPI_Bcast(header, 2, MPI_INT, first, comm);
+  std::string reason(static_cast<std::size_t>(header[1]), '\0');
+  if (rank == first) reason = local.reason;
+  MPI_Bcast(reason.data(), header[1], MPI_CHAR, first, comm);
+  StepResult r;
+  r.status = static_cast<StepStatus>(header[0]);
+  r.reason = size > 1 ? "[rank " + std::to_string(first) + "] " + reason : reason;
+  r.dtTaken = 0.0;
+  r.dtNext = local.dtNext;
+  return r;
+}
+
 TimeStepper::~TimeStepper() = default;
 
 void TimeStepper::setUp(std::shared_ptr<const Mesh> mesh, State& state) {

@@ -53,6 +53,9 @@ struct TsLats {
   int components = 1;
   std::string field = "u";  // the name of the host's values (the model's field)
   double hostDt = 0.0;      // the host's step (-ts_dt) at set-up: the inner TS's step in hybrid mode
+  // The solution's PetscObjectState after LaTS last touched it: a different state before a
+  // step means the host changed the values (no checksum passes or allreduces needed).
+  PetscObjectState solutionState = 0;
   // The host adapter: surrogate and hybrid steppers, recording (any mode).
   std::unique_ptr<HostSession> session;
 };
@@ -358,6 +361,7 @@ PetscErrorCode setUp(TS ts) {
         d->field = probe.info().fieldNames.at(0);
       }
       d->session = std::make_unique<HostSession>(d->points);
+      d->session->setHostReportsChanges(true);
     } catch (const std::exception& e) {
       message = e.what();
     }
@@ -394,6 +398,7 @@ PetscErrorCode setUp(TS ts) {
         session.record(d->record, d->recordEvery, "petsc_ts", "recorded by the PETSc TS type lats",
                        "PETSc program with -ts_type lats -lats_record");
     }));
+    PetscCall(PetscObjectStateGet((PetscObject)ts->vec_sol, &d->solutionState));
   }
   if (parseBool(Options::valueText("view"), OptionsPrefix::fullName("view"))) {  // declared by the runtime
     // The configuration, once per set-up, on the first rank of the TS's communicator.
@@ -428,8 +433,14 @@ PetscErrorCode step(TS ts) {
     // A step of the session's stepper (surrogate, assimilating or hybrid) on the host's
     // array, in place; at least the model's time step.
     StepResult r;
-    PetscCall(withSolution(ts, d, ts->ptime, ts->steps,
-                           [&](HostSession& session) { r = session.step(ts->time_step, true); }));
+    PetscObjectState now;
+    PetscCall(PetscObjectStateGet((PetscObject)ts->vec_sol, &now));
+    const bool changed = now != d->solutionState;  // the host wrote into its solution
+    PetscCall(withSolution(ts, d, ts->ptime, ts->steps, [&](HostSession& session) {
+      if (changed) session.fieldsChangedByHost();
+      r = session.step(ts->time_step, true);
+    }));
+    PetscCall(PetscObjectStateGet((PetscObject)ts->vec_sol, &d->solutionState));
     if (!r.ok()) {
       ts->reason = TS_DIVERGED_STEP_REJECTED;
       reason = TS_DIVERGED_STEP_REJECTED;

@@ -558,27 +558,17 @@ StepResult AssimilatingStepper::doStep(State& state, double dt) {
   }
   I.forecastSeconds += MPI_Wtime() - start;
   // Agree on failure (the lowest failing rank's reason) and on the step taken.
-  int rank = 0, size = 1;
-  MPI_Comm_rank(I.world, &rank);
-  MPI_Comm_size(I.world, &size);
-  int failed = failure.empty() ? size : rank, first = size;
-  MPI_Allreduce(&failed, &first, 1, MPI_INT, MPI_MIN, I.world);
-  double allTaken[2];
-  MPI_Allreduce(taken, allTaken, 2, MPI_DOUBLE, MPI_MIN, I.world);
-  StepResult result;
-  if (first < size) {
-    long long len = static_cast<long long>(failure.size());
-    int code = static_cast<int>(status);
-    MPI_Bcast(&len, 1, MPI_LONG_LONG, first, I.world);
-    MPI_Bcast(&code, 1, MPI_INT, first, I.world);
-    failure.resize(static_cast<std::size_t>(len));
-    MPI_Bcast(failure.data(), static_cast<int>(len), MPI_CHAR, first, I.world);
+  StepResult local;
+  local.status = status;
+  local.reason = failure;
+  local.dtNext = dt;
+  StepResult result = agreeOnStep(I.world, local);
+  if (!result.ok()) {
     for (std::size_t k = 0; k < I.states.size(); ++k) I.states[k].copyFrom(backup[k]);
-    result.status = static_cast<StepStatus>(code);
-    result.reason = failure;
-    result.dtNext = dt;
     return result;
   }
+  double allTaken[2];
+  MPI_Allreduce(taken, allTaken, 2, MPI_DOUBLE, MPI_MIN, I.world);
   const double lo = allTaken[0], hi = -allTaken[1];
   if (hi - lo > I.tolerance(hi)) {
     for (std::size_t k = 0; k < I.states.size(); ++k) I.states[k].copyFrom(backup[k]);

@@ -20,6 +20,7 @@ struct HostSession::Impl {
   std::vector<solvers::assimilation::Observations> pending;
   std::unique_ptr<TrajectoryRecorder> recorder;
   std::int64_t recordEvery = 1, recordSteps = 0;
+  bool hostReports = false;
 
   std::unique_ptr<TimeStepper> make(const std::string& type) {
     if (type == "classical" && hostStepper) return hostStepper();
@@ -108,11 +109,21 @@ void HostSession::setUp(std::unique_ptr<TimeStepper> stepper) {
              "host session: observations were added but the stepper '"
                  << stepper->type() << "' does not assimilate; use the stepper \"assimilating\"");
   LATS_CHECK(I.state.numFields() > 0, ConfigurationError, "host session: no fields; bind the host's arrays first");
+  stepper->setHostReportsChanges(I.hostReports);
   stepper->setUp(I.points, I.state);
   stepper->addObserver([&I](const TimeStepper&, const State&, const StepResult& r) {
     if (r.ok()) I.recordIfDue();
   });
   I.stepper = std::move(stepper);
+}
+
+void HostSession::setHostReportsChanges(bool reports) {
+  LATS_CHECK(!impl_->stepper, ConfigurationError, "host session: setHostReportsChanges() after setUp()");
+  impl_->hostReports = reports;
+}
+
+void HostSession::fieldsChangedByHost() {
+  if (impl_->stepper) impl_->stepper->fieldsChangedByHost();
 }
 
 bool HostSession::isSetUp() const { return impl_->stepper != nullptr; }

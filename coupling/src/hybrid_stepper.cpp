@@ -73,6 +73,15 @@ std::vector<std::string> HybridStepper::evolvedFields() const { return fields_; 
 
 double HybridStepper::spread() const { return part_ == HybridPart::Fast && fast_ ? fast_->spread() : 0.0; }
 
+void HybridStepper::setHostReportsChanges(bool reports) {
+  hostReports_ = reports;
+  if (fast_) fast_->setHostReportsChanges(reports);
+}
+
+void HybridStepper::fieldsChangedByHost() {
+  if (fast_) fast_->fieldsChangedByHost();
+}
+
 std::string HybridStepper::nameOf(HybridPart part) const {
   return part == HybridPart::Fast ? settings_.fast : settings_.reference;
 }
@@ -82,6 +91,7 @@ void HybridStepper::doSetUp(const Mesh& /*mesh*/, State& state) {
   if (!policy_) policy_ = trustPolicies().create(settings_.policy);
   policy_->setSettings(settings_);
   policy_->setFromOptions();
+  fast_->setHostReportsChanges(hostReports_);
   fast_->setUp(mesh(), state);
   reference_->setUp(mesh(), state);
   // Both parts must evolve the same fields; a part that names none evolves them all.

@@ -125,7 +125,8 @@ void SurrogateStepper::doSetUp(const Mesh& /*mesh*/, State& state) {
   if (!info.parameterNames.empty() || !settings_.parameters.empty()) rollout_->setParameters(settings_.parameters);
   rollout_->bind(mesh(), state);
   rollout_->reset(state);
-  lastChecksum_ = checksum(state);
+  if (!hostReports_) lastChecksum_ = checksum(state);
+  hostChanged_ = false;
   synchronized_ = true;
   if (Comm(mesh()->comm()).rank() == 0) {
     // Once per model and ensemble size at info level (rollouts and ensembles set up many
@@ -150,7 +151,10 @@ StepResult SurrogateStepper::doStep(State& state, double dt) {
   }
   // A host that changed the fields since our last step (or since setUp) restarts the latent
   // state from its values. Only meaningful while the fields are in sync with the latent.
-  if (synchronized_ && checksum(state) != lastChecksum_) {
+  const bool changed = hostReports_ ? hostChanged_ : synchronized_ && checksum(state) != lastChecksum_;
+  hostChanged_ = false;
+  if (changed) {
+    ++hostChanges_;
     rollout_->reset(state);
     if (Comm(mesh()->comm()).rank() == 0)
       logDebug() << "surrogate: the host changed the fields at t = " << state.time() << "; encoded afresh";
@@ -170,6 +174,7 @@ StepResult SurrogateStepper::doStep(State& state, double dt) {
   }
   synchronized_ = false;
   if (settings_.decodeEvery > 0 && rollout_->stepsSinceEncode() % settings_.decodeEvery == 0) synchronize(state);
+  ++stepsTaken_;
   r.dtTaken = modelDt_;
   r.dtNext = modelDt_;
   return r;
@@ -194,13 +199,14 @@ void SurrogateStepper::guideNextStep(solvers::neural::GuidanceTarget target) {
 void SurrogateStepper::synchronize(State& state) {
   if (synchronized_ || rollout_ == nullptr) return;
   rollout_->decode(state);
-  lastChecksum_ = checksum(state);
+  if (!hostReports_) lastChecksum_ = checksum(state);
   synchronized_ = true;
 }
 
 void SurrogateStepper::pushHistory(const State& state) {
   rollout().push(state);
-  lastChecksum_ = checksum(state);
+  if (!hostReports_) lastChecksum_ = checksum(state);
+  hostChanged_ = false;  // the pushed state is the one the host changed
   synchronized_ = true;
 }
 

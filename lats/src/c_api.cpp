@@ -103,14 +103,16 @@ class HostCallbackStepper final : public lats::TimeStepper {
     const lats::State before = state.clone();
     std::vector<double*> values;
     for (const auto& f : fields_) values.push_back(state.field(f).view().data());
-    int failed = fn_(context_, state.time(), dt, values.data()) != 0 ? 1 : 0;
-    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, mesh()->comm());
-    if (failed) {
-      state.copyFrom(before);
-      return {0.0, dt, lats::StepStatus::SolverFailed,
-              "the host's step function (lats_session_set_host_step) reported a failure"};
+    const int rc = fn_(context_, state.time(), dt, values.data());
+    lats::StepResult local{dt, dt, lats::StepStatus::Success, {}};
+    if (rc != 0) {
+      local.status = lats::StepStatus::SolverFailed;
+      local.reason = "the host's step function (lats_session_set_host_step) reported a failure (returned " +
+                     std::to_string(rc) + ")";
     }
-    return {dt, dt, lats::StepStatus::Success, {}};
+    const lats::StepResult r = lats::agreeOnStep(mesh()->comm(), local);
+    if (!r.ok()) state.copyFrom(before);
+    return r;
   }
 
  private:

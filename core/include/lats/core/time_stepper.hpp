@@ -32,6 +32,12 @@ struct StepResult {
   bool ok() const { return status == StepStatus::Success; }
 };
 
+/// Collective agreement on a step's outcome: when the step failed on any rank of `comm`,
+/// every rank gets the status and reason of the lowest failing rank (reason prefixed by
+/// "[rank r] " when more than one rank runs), dtTaken 0; otherwise `local` unchanged.
+/// Collective over `comm`.
+StepResult agreeOnStep(MPI_Comm comm, const StepResult& local);
+
 class TimeStepper;
 
 /// What a stepper does beyond step(): hosts and composite steppers ask instead of testing
@@ -103,6 +109,13 @@ class TimeStepper {
   /// The fields this stepper evolves (the others are left alone); empty: every field of the
   /// state. Composite steppers check that their parts agree.
   virtual std::vector<std::string> evolvedFields() const { return {}; }
+  /// With `reports` the host promises to call fieldsChangedByHost() whenever it changed the
+  /// fields itself between steps (a PETSc host knows it from PetscObjectStateGet), so the
+  /// stepper need not detect it (a surrogate then skips its checksum passes and their
+  /// allreduces). Default: nothing to detect.
+  virtual void setHostReportsChanges(bool /*reports*/) {}
+  /// The host changed the fields since the last step (see setHostReportsChanges()).
+  virtual void fieldsChangedByHost() {}
   /// The step this stepper takes whatever dt asks for (a surrogate's model time step; after
   /// setUp()); 0: it follows the requested dt. Hosts that own the clock ask for at least it.
   virtual double preferredTimeStep() const { return 0.0; }

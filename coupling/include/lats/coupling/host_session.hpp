@@ -46,6 +46,11 @@ class HostSession {
   /// Sets up a stepper made by the host. Collective.
   void setUp(std::unique_ptr<TimeStepper> stepper);
   bool isSetUp() const;
+  /// The host reports its own changes of the arrays (fieldsChangedByHost()) instead of
+  /// the stepper detecting them (TimeStepper::setHostReportsChanges). Before setUp().
+  void setHostReportsChanges(bool reports);
+  /// The host changed its arrays since the last step.
+  void fieldsChangedByHost();
   /// The host owns the clock (a PETSc TS): the state's time and step index.
   void setTime(double time, std::int64_t stepIndex);
 

@@ -54,6 +54,9 @@ class HybridStepper : public TimeStepper {
   void pushHistory(const State& state) override;
   std::vector<std::string> evolvedFields() const override;
   double spread() const override;
+  /// Forwarded to the fast part.
+  void setHostReportsChanges(bool reports) override;
+  void fieldsChangedByHost() override;
   /// The fast part's.
   double preferredTimeStep() const override { return fast_ ? fast_->preferredTimeStep() : 0.0; }
   /// fast_steps, reference_steps, rollbacks, switches.
@@ -81,6 +84,7 @@ class HybridStepper : public TimeStepper {
   std::vector<std::string> fields_;  // the fields both parts evolve
   HybridPart part_ = HybridPart::Fast;
   bool started_ = false;
+  bool hostReports_ = false;
   std::int64_t fastTaken_ = 0, referenceTaken_ = 0, rollbacks_ = 0;
   std::vector<StepperSwitch> switches_;
 };

@@ -40,8 +40,8 @@ std::map<std::string, double> parseParameterList(const std::string& text, const 
 /// Registry type "surrogate". A step advances by the model's time step exactly: a requested
 /// dt larger than it takes the model's step (dtTaken, dtNext say so); a smaller one is
 /// Rejected with the reason. If the host changed the model's fields since the last step
-/// (detected by a checksum, collectively), the state is encoded afresh (a cold start of the
-/// history window). Non-finite decoded values give Diverged and leave the state unchanged.
+/// (detected by a checksum, collectively, unless the host reports its changes), the state
+/// is encoded afresh (a cold start of the history window). Non-finite decoded values give Diverged and leave the state unchanged.
 class SurrogateStepper : public TimeStepper {
  public:
   SurrogateStepper() = default;
@@ -65,6 +65,14 @@ class SurrogateStepper : public TimeStepper {
   /// The host computed `state` itself (e.g. a classical step of a hybrid run): append it to
   /// the latent history window so the next surrogate step continues from it. Collective.
   void pushHistory(const State& state) override;
+  /// steps (taken), host_changes (times the host changed the fields and the state was
+  /// encoded afresh).
+  std::vector<std::pair<std::string, std::int64_t>> counters() const override {
+    return {{"steps", stepsTaken_}, {"host_changes", hostChanges_}};
+  }
+  /// Host-reported changes instead of checksums (TimeStepper::setHostReportsChanges).
+  void setHostReportsChanges(bool reports) override { hostReports_ = reports; }
+  void fieldsChangedByHost() override { hostChanged_ = true; }
   /// The latent window, counters and random streams (LatentRollout::save/restore).
   void saveState() override;
   void restoreState() override;
@@ -90,6 +98,8 @@ class SurrogateStepper : public TimeStepper {
   double modelDt_ = 0.0;
   double lastChecksum_ = 0.0;
   bool synchronized_ = true;
+  bool hostReports_ = false, hostChanged_ = false;
+  std::int64_t stepsTaken_ = 0, hostChanges_ = 0;
   std::pair<double, bool> saved_{0.0, true};  // lastChecksum_, synchronized_ at saveState()
   std::unique_ptr<solvers::neural::GuidanceTarget> guide_;
 };
