@@ -74,6 +74,28 @@ done
 ./two_ts -suffix help -dll_append "$lib" -a_ts_type lats -b_ts_type lats -help > help.log 2>&1 || { cat help.log; exit 1; }
 grep -q -- "-a_lats_mode" help.log && grep -q -- "-b_lats_hybrid_surrogate_steps" help.log
 echo "  -help lists -a_lats_mode and -b_lats_hybrid_surrogate_steps"
+# A host that changes its solution between steps (two_ts -reset_step 3 writes the initial
+# values back after step 3): the TS type sees it in the Vec's object state (no checksum pass)
+# and encodes afresh, so 6 surrogate steps with the reset end where 3 steps without it end,
+# bit for bit; -ts_view counts the change. (The Burgers model of the C API tests, on the
+# unit interval: the a_ TS's 64 points.)
+capi_model=$(dirname "$lib")/../tests/capi/model
+for steps in 6 3; do
+  reset=""; [ "$steps" = 6 ] && reset="-reset_step 3"
+  # shellcheck disable=SC2086
+  ./two_ts -suffix reset$steps -dll_append "$lib" -a_ts_type lats -a_lats_mode surrogate -a_lats_model "$capi_model" \
+    -a_lats_surrogate_parameters nu=0.02 -a_ts_max_time 10 -a_ts_max_steps $steps -a_ts_view $reset > reset.log 2>&1 \
+    || { cat reset.log; exit 1; }
+  changes=0; [ "$steps" = 6 ] && changes=1
+  grep -q "stepper surrogate: steps $steps, host_changes $changes" reset.log || { cat reset.log; exit 1; }
+done
+/usr/bin/python3 - <<'PY'
+import numpy as np
+from petsc_vec import read
+a, b = read("a_reset6.bin"), read("a_reset3.bin")
+print(f"  two_ts: host reset after step 3 of 6 = 3 steps from the start: max difference {np.abs(a - b).max():.1e}")
+assert np.array_equal(a, b) and np.abs(a).max() > 0
+PY
 # A misspelled LaTS option of a PETSc host is an error before the first step, with the
 # closest name under the TS's prefix (2 ranks; with a prefix, and without on ex13).
 refused() {  # refused "EXPECTED MESSAGE" COMMAND...: the command fails and says so
@@ -128,8 +150,10 @@ rm -rf loop.h5 loop.xmf loop-model
   -lats_threads 1 > train.log 2>&1 || { cat train.log; exit 1; }
 for np in 1 2; do
   mpiexec -n "$np" --oversubscribe ./ex13 -dll_append "$lib" -ts_type lats -lats_mode surrogate -lats_model loop-model \
-    -ts_dt 0.002 -ts_max_steps 20 -ts_view_solution binary:surrogate$np.bin -lats_threads 1 > s.log 2>&1 \
+    -ts_dt 0.002 -ts_max_steps 20 -ts_view_solution binary:surrogate$np.bin -lats_threads 1 -ts_view > s.log 2>&1 \
     || { cat s.log; exit 1; }
+  # The host never wrote into its solution between steps: no fresh encoding.
+  grep -q "stepper surrogate: steps 20, host_changes 0" s.log || { cat s.log; exit 1; }
 done
 # Assimilation in the plugin: sensors at 8 of the 64 points read the classical run (loop.h5)
 # every 0.002; an 8-member LETKF of surrogates must end closer to the classical state than the

@@ -3,7 +3,8 @@
    differences) from u0 = sin(2 pi x) + 0.3 cos(6 pi x) to t = 0.01 and writes its solution
    with VecView to a_<suffix>.bin / b_<suffix>.bin. Used by ts_plugin_test.sh: run once with
    plain PETSc types and once with -X_ts_type lats -X_lats_classical_ts_type ..., the
-   solutions must agree. */
+   solutions must agree. With -reset_step K the host writes the initial values back into the
+   solution after step K of each TS (a host that changes its state between steps). */
 #include <petscdmda.h>
 #include <petscts.h>
 
@@ -29,6 +30,19 @@ static PetscErrorCode rhs(TS ts, PetscReal t, Vec U, Vec F, void* ctx) {
   PetscFunctionReturn(0);
 }
 
+static Vec gInitial = NULL; /* the initial values, for -reset_step */
+static PetscInt gResetStep = -1;
+
+static PetscErrorCode postStep(TS ts) {
+  PetscInt step;
+  Vec u;
+  PetscFunctionBeginUser;
+  PetscCall(TSGetStepNumber(ts, &step));
+  PetscCall(TSGetSolution(ts, &u));
+  if (step == gResetStep) PetscCall(VecCopy(gInitial, u));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode solve(const char* prefix, const char* suffix) {
   DM da;
   TS ts;
@@ -49,6 +63,8 @@ static PetscErrorCode solve(const char* prefix, const char* suffix) {
     a[i] = PetscSinReal(2 * PETSC_PI * x) + 0.3 * PetscCosReal(6 * PETSC_PI * x);
   }
   PetscCall(DMDAVecRestoreArray(da, u, &a));
+  PetscCall(VecDuplicate(u, &gInitial));
+  PetscCall(VecCopy(u, gInitial));
   PetscCall(TSCreate(PETSC_COMM_WORLD, &ts));
   PetscCall(TSSetOptionsPrefix(ts, prefix));
   PetscCall(TSSetDM(ts, da));
@@ -57,6 +73,7 @@ static PetscErrorCode solve(const char* prefix, const char* suffix) {
   PetscCall(TSSetTimeStep(ts, 5e-5));
   PetscCall(TSSetMaxTime(ts, 0.01));
   PetscCall(TSSetExactFinalTime(ts, TS_EXACTFINALTIME_MATCHSTEP));
+  if (gResetStep >= 0) PetscCall(TSSetPostStep(ts, postStep));
   PetscCall(TSSetFromOptions(ts));
   PetscCall(TSSolve(ts, u));
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s%s.bin", prefix, suffix));
@@ -64,6 +81,7 @@ static PetscErrorCode solve(const char* prefix, const char* suffix) {
   PetscCall(VecView(u, viewer));
   PetscCall(PetscViewerDestroy(&viewer));
   PetscCall(TSDestroy(&ts));
+  PetscCall(VecDestroy(&gInitial));
   PetscCall(VecDestroy(&u));
   PetscCall(DMDestroy(&da));
   PetscFunctionReturn(0);
@@ -74,6 +92,7 @@ int main(int argc, char** argv) {
   PetscFunctionBeginUser;
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-suffix", suffix, sizeof(suffix), NULL));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-reset_step", &gResetStep, NULL));
   PetscCall(solve("a_", suffix));
   PetscCall(solve("b_", suffix));
   PetscCall(PetscFinalize());
