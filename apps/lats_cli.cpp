@@ -94,6 +94,7 @@ int runInfo(lats::Runtime& runtime) {
                 runtime.ranksOnNode(), runtime.coresOnNode(), runtime.threadsPerRank());
     std::printf("time steppers: %s\n", lats::join(lats::timeSteppers().names(), ", ").c_str());
     std::printf("hybrid trust policies: %s\n", lats::join(lats::coupling::trustPolicies().names(), ", ").c_str());
+    std::printf("analysis strategies: %s\n", lats::join(lats::coupling::analysisStrategies().names(), ", ").c_str());
     for (const char* role : {"encoder", "decoder", "dynamics", "sampler"})
       std::printf("%s: %s\n", role, lats::join(nn::registeredNames(role), ", ").c_str());
   }

@@ -14,6 +14,7 @@
 #include "lats/coupling/hybrid_stepper.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
 #include "lats/meshio/plex_mesh.hpp"
+#include "detail/ensemble.hpp"
 #include "lats/solvers/assimilation/ensemble.hpp"
 #include "lats/solvers/assimilation/observation_operator.hpp"
 
@@ -26,6 +27,9 @@ const EnumOption kType{"da_type",
                        "letkf",
                        {"enkf", "letkf", "guided"},
                        "assimilation: stochastic EnKF, LETKF, or guided sampling of a diffusion surrogate"};
+const StringOption kAnalysis{"da_analysis", "",
+                            "assimilation: the analysis strategy (filter, latent_filter, guided; empty: from "
+                            "-lats_da_type and -lats_da_space)"};
 const EnumOption kSpace{"da_space",
                         "physical",
                         {"physical", "latent"},
@@ -60,11 +64,19 @@ AssimilationSettings AssimilationSettings::fromOptions() {
   s.space = kSpace.get();
   s.guidanceModelError = kModelError.get();
   s.guidanceCorrections = kCorrections.get();
+  s.analysis = kAnalysis.get();
   s.filter = da::FilterSettings::fromOptions();
   return s;
 }
 
+std::string AssimilationSettings::analysisName() const {
+  if (!analysis.empty()) return analysis;
+  if (type == "guided") return "guided";
+  return space == "latent" ? "latent_filter" : "filter";
+}
+
 void AssimilationSettings::validate(int worldSize) const {
+  if (!analysisStrategies().contains(analysisName())) analysisStrategies().create(analysisName());
   LATS_CHECK(
       ensembleSize >= 2, InvalidValueError,
       "-lats_ensemble_size " << ensembleSize << ": an ensemble filter needs at least 2 members (20 to 100 is typical)");
@@ -133,117 +145,10 @@ MemberFactory memberFactoryFromOptions(const std::string& memberType) {
   return f;
 }
 
-struct AssimilatingStepper::Impl {
-  MemberFactory factory;
-  AssimilationSettings settings;
-  da::ObservationSeries series;
-  MPI_Comm world = MPI_COMM_NULL, group = MPI_COMM_NULL;
-  bool ownGroup = false;
-  std::shared_ptr<const Mesh> memberMesh;
-  std::vector<std::int64_t> mine;
-  std::vector<State> states;
-  std::vector<std::unique_ptr<TimeStepper>> steppers;
-  std::unique_ptr<da::EnsembleExchange> memberExchange, hostExchange;
-  std::unique_ptr<da::EnsembleFilter> filter;
-  std::vector<da::ObservationOperator> operators;  // one per distinct sensor set
-  std::vector<std::size_t> operatorOf;             // batch index -> operator
-  std::vector<std::pair<double, da::AnalysisReport>> analyses;
-  std::uint64_t cycle = 0;
-  double forecastSeconds = 0.0, analysisSeconds = 0.0;
-  // Surrogate members (and guided sampling): one surrogate holds the whole ensemble, steps its
-  // own state in one batch, and the members' states are its decoded members.
-  SurrogateStepper* batch = nullptr;
-  std::unique_ptr<SurrogateStepper> batchOwner;
-  std::string memberKind;
-  State batchState;
-  bool guidedMode = false;
-  bool latentMode = false;    // ensemble filter on the latent windows
-  bool membersStale = false;  // latent mode: the members' states lag the latent ensemble
-  std::unique_ptr<da::EnsembleFilter> latentFilter;
-  std::vector<solvers::neural::GuidanceTarget> targets;  // by batch index
-  State layout;                                          // the members' fields (after setUp)
-  double time = 0.0;                                     // the ensemble's time (after setUp)
-  bool isSetUp = false;
-
-  ~Impl() {
-    batchOwner.reset();
-    steppers.clear();
-    operators.clear();
-    memberExchange.reset();
-    states.clear();
-    memberMesh.reset();
-    if (ownGroup) MPI_Comm_free(&group);
-  }
-
-  std::vector<State*> pointers() {
-    std::vector<State*> p;
-    for (auto& s : states) p.push_back(&s);
-    return p;
-  }
-  std::vector<const State*> constPointers() const {
-    std::vector<const State*> p;
-    for (const auto& s : states) p.push_back(&s);
-    return p;
-  }
-  double tolerance(double t) const { return 1e-9 * std::max(1.0, std::abs(t)); }
-
-  void analyseIfObserved(double t) {
-    const auto* obs = series.at(t, tolerance(t));
-    if (obs == nullptr) return;
-    const auto index = static_cast<std::size_t>(obs - series.batches.data());
-    const double start = MPI_Wtime();
-    auto& h = operators[operatorOf[index]];
-    const auto report = filter->analyse(*memberExchange, h, pointers(), *obs, cycle++);
-    analyses.emplace_back(t, report);
-    analysisSeconds += MPI_Wtime() - start;
-    logInfo() << "assimilation: " << settings.type << " analysis " << analyses.size() << " at t = " << t << ", "
-              << report.observations << " observations, normalised misfit " << report.priorMisfit << " -> "
-              << report.posteriorMisfit << ", spread " << report.priorSpread << " -> " << report.posteriorSpread;
-  }
-
-  // Batched surrogate: the members' states from its decoded ensemble (one batched decode).
-  void refreshBatchMembers() {
-    const auto& info = batch->rollout().info();
-    const std::int64_t n = memberMesh->ownedSize();
-    int total = 0;
-    for (int c : info.fieldComponents) total += c;
-    const auto all = batch->rollout().decodeMembers();
-    for (std::size_t k = 0; k < states.size(); ++k) {
-      const double* values = all.data() + k * static_cast<std::size_t>(n * total);
-      int offset = 0;
-      for (std::size_t f = 0; f < info.fieldNames.size(); ++f) {
-        auto v = states[k].field(info.fieldNames[f]).view();
-        for (std::int64_t i = 0; i < n; ++i)
-          for (int c = 0; c < info.fieldComponents[f]; ++c) v(i, c) = values[i * total + offset + c];
-        offset += info.fieldComponents[f];
-      }
-    }
-  }
-
-  // The ensemble mean into the host's state.
-  void writeMean(State& host) const {
-    const auto block = memberExchange->gather(constPointers());
-    da::PointBlock mean;
-    mean.begin = block.begin;
-    mean.end = block.end;
-    mean.members = 1;
-    mean.components = block.components;
-    mean.dimension = block.dimension;
-    mean.values.assign(static_cast<std::size_t>(block.size() * block.components), 0.0);
-    for (std::int64_t p = 0; p < block.size(); ++p)
-      for (int c = 0; c < block.components; ++c) {
-        double s = 0.0;
-        for (std::int64_t i = 0; i < block.members; ++i) s += block(p, i, c);
-        mean(p, 0, c) = s / static_cast<double>(block.members);
-      }
-    hostExchange->scatter(mean, {&host});
-  }
-};
-
-AssimilatingStepper::AssimilatingStepper() : impl_(std::make_unique<Impl>()) {}
+AssimilatingStepper::AssimilatingStepper() : impl_(std::make_unique<detail::Ensemble>()) {}
 AssimilatingStepper::AssimilatingStepper(MemberFactory factory, AssimilationSettings settings,
                                          da::ObservationSeries observations)
-    : impl_(std::make_unique<Impl>()) {
+    : impl_(std::make_unique<detail::Ensemble>()) {
   impl_->factory = std::move(factory);
   impl_->settings = std::move(settings);
   impl_->series = std::move(observations);
@@ -268,10 +173,7 @@ double AssimilatingStepper::analysisSeconds() const { return impl_->analysisSeco
 
 da::PointBlock AssimilatingStepper::members() const {
   LATS_CHECK(impl_->memberExchange != nullptr, ConfigurationError, "assimilating stepper: call setUp() first");
-  if (impl_->membersStale) {  // latent mode decodes the members only when asked for
-    impl_->refreshBatchMembers();
-    impl_->membersStale = false;
-  }
+  if (impl_->membersStale) impl_->refreshBatchMembers();  // decoded only when asked for
   return impl_->memberExchange->gather(impl_->constPointers());
 }
 
@@ -317,23 +219,18 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
     I.group = I.world;
   }
   for (std::int64_t i = color; i < N; i += groups) I.mine.push_back(i);
-  I.guidedMode = I.settings.type == "guided";
-  // Surrogate members on all ranks run as one batched surrogate (guided sampling always does).
+  I.strategy = analysisStrategies().create(I.settings.analysisName());
+  // Surrogate members on all ranks run as one batched surrogate (which some strategies need).
   I.memberMesh = I.factory.mesh ? I.factory.mesh(I.group) : this->mesh();
   const bool surrogateMembers = groups == 1 && I.factory.surrogate != nullptr;
-  const bool batched = I.guidedMode || surrogateMembers;
   // What the members are, for the log and messages.
   std::unique_ptr<TimeStepper> probe;
   if (groups == 1 && !surrogateMembers && I.factory.stepper) probe = I.factory.stepper(I.memberMesh);
   I.memberKind = surrogateMembers ? "surrogate" : probe ? probe->type() : I.settings.memberType;
   const std::string& memberKind = I.memberKind;
   if (surrogateMembers) I.batchOwner = I.factory.surrogate();
-  I.latentMode = I.settings.space == "latent";
-  collective(I.world, [&] {
-    LATS_CHECK(!I.latentMode || batched, ConfigurationError,
-               "-lats_da_space latent needs surrogate members on all ranks (-lats_da_member surrogate, "
-               "-lats_da_member_ranks 0)");
-  });
+  collective(I.world, [&] { I.strategy->checkMembers(surrogateMembers, memberKind); });
+  const bool batched = surrogateMembers;
   // Member states shaped like the host's, on the member mesh.
   for (std::size_t k = 0; k < I.mine.size(); ++k) {
     State s;
@@ -393,25 +290,13 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
     I.operators.emplace_back(I.memberMesh, layout, sensors);
     I.operatorOf.push_back(I.operators.size() - 1);
   }
-  if (I.guidedMode || I.latentMode) {
-    I.targets.clear();
-    for (const auto& b : I.series.batches) I.targets.push_back(guidanceTarget(state, b));
-  }
-  if (!I.guidedMode) {
-    I.filter = da::ensembleFilters().create(I.settings.type);
-    I.filter->setSettings(I.settings.filter);
-  }
-  if (I.latentMode) {
-    auto latent = I.settings.filter;
-    latent.localisation = 0.0;  // latent values have no position
-    I.latentFilter = da::ensembleFilters().create(I.settings.type);
-    I.latentFilter->setSettings(latent);
-  }
-  logInfo() << "assimilation: " << I.settings.type << " with " << N << " " << memberKind << " members (" << groups
+  I.targets.clear();
+  if (I.strategy->needsTargets())
+    for (const auto& b : I.series.batches) I.targets.push_back(I.guidanceTarget(state, b));
+  logInfo() << "assimilation: " << I.strategy->type() << " (" << I.settings.type << ") with " << N << " " << memberKind << " members (" << groups
             << " group(s) of " << groupRanks << " rank(s)), " << I.series.batches.size() << " observation times, "
             << I.series.totalSize() << " observations";
-  if (!I.guidedMode && !I.latentMode) I.analyseIfObserved(state.time());
-  if (batched && !I.guidedMode && !I.latentMode) I.batch->rollout().resetMembers(I.constPointers());
+  I.strategy->setUp(I, state);
   I.writeMean(state);
   I.time = state.time();
   I.isSetUp = true;
@@ -456,7 +341,7 @@ void AssimilatingStepper::addObservations(const da::Observations& batch) {
   solvers::neural::GuidanceTarget target;
   if (I.isSetUp) {
     h = std::make_unique<da::ObservationOperator>(I.memberMesh, I.layout, merged.sensors);
-    if (I.guidedMode || I.latentMode) target = guidanceTarget(I.layout, merged);
+    if (I.strategy->needsTargets()) target = I.guidanceTarget(I.layout, merged);
   }
   std::size_t index;
   if (it != b.end()) {
@@ -469,52 +354,39 @@ void AssimilatingStepper::addObservations(const da::Observations& batch) {
     index = static_cast<std::size_t>(inserted - b.begin());
     if (I.isSetUp) {
       I.operatorOf.insert(I.operatorOf.begin() + static_cast<std::ptrdiff_t>(index), 0);
-      if (I.guidedMode || I.latentMode)
+      if (I.strategy->needsTargets())
         I.targets.insert(I.targets.begin() + static_cast<std::ptrdiff_t>(index), solvers::neural::GuidanceTarget{});
     }
   }
   if (!I.isSetUp) return;
   I.operators.push_back(std::move(*h));
   I.operatorOf[index] = I.operators.size() - 1;
-  if (I.guidedMode || I.latentMode) I.targets[index] = std::move(target);
+  if (I.strategy->needsTargets()) I.targets[index] = std::move(target);
 }
 
 void AssimilatingStepper::setUpBatch(const State& state) {
   auto& I = *impl_;
   I.batch = I.batchOwner.get();
-  collective(I.world, [&] {
-    LATS_CHECK(I.batch != nullptr, ConfigurationError,
-               "guided assimilation samples with a diffusion surrogate, but the members are '"
-                   << I.memberKind
-                   << "' steppers; use -lats_da_member surrogate (on all ranks) with a diffusion model");
-  });
   I.batch->setEnsemble(I.settings.ensembleSize, I.settings.filter.seed);
   I.batch->setDecodeEvery(0);  // the members are decoded here, when needed
   I.batchState = state.clone();
   I.batch->setUp(I.memberMesh, I.batchState);
-  collective(I.world, [&] {
-    const auto& info = I.batch->rollout().info();
-    LATS_CHECK(!I.guidedMode || info.guidance, ModelMismatchError,
-               "guided assimilation needs a model with diffusion dynamics; '"
-                   << info.checkpoint << "' has " << info.dynamics
-                   << " dynamics (train one with -lats_model_dynamics diffusion, or use -lats_da_type letkf)");
-  });
   // Every member from its own initial state.
   I.batch->rollout().resetMembers(I.constPointers());
   I.refreshBatchMembers();
 }
 
-solvers::neural::GuidanceTarget AssimilatingStepper::guidanceTarget(const State& state,
-                                                                    const da::Observations& obs) const {
-  const auto& info = impl_->batch->rollout().info();
+solvers::neural::GuidanceTarget detail::Ensemble::guidanceTarget(const State& state,
+                                                                 const da::Observations& obs) const {
+  const auto& info = batch->rollout().info();
   solvers::neural::GuidanceTarget t;
   t.coordinates = obs.sensors.coordinates;
   t.values = obs.values;
   t.noiseStd = obs.sensors.noiseStd;
-  t.gamma = impl_->settings.guidanceGamma;
-  t.modelError = impl_->settings.guidanceModelError;
-  t.corrections = static_cast<int>(impl_->settings.guidanceCorrections);
-  collective(impl_->world, [&] {
+  t.gamma = settings.guidanceGamma;
+  t.modelError = settings.guidanceModelError;
+  t.corrections = static_cast<int>(settings.guidanceCorrections);
+  collective(world, [&] {
     for (const auto& name : obs.sensors.components) {
       const auto ref = da::resolveComponent(state, name);
       const std::string& field = state.fields()[static_cast<std::size_t>(ref.field)].name();
@@ -581,8 +453,7 @@ StepResult AssimilatingStepper::doStep(State& state, double dt) {
     result.dtNext = dt;
     return result;
   }
-  I.analyseIfObserved(t + hi);
-  I.writeMean(state);
+  I.strategy->afterForecast(I, I.series.at(t + hi, I.tolerance(t + hi)), t + hi, state);
   I.time = t + hi;
   result.dtTaken = hi;
   result.dtNext = dt;
@@ -594,90 +465,16 @@ StepResult AssimilatingStepper::batchStep(State& state, double dt, double dtEff)
   const double t = state.time();
   const double landing = t + I.batch->modelTimeStep();
   const auto* obs = I.series.at(landing, I.tolerance(landing));
-  if (obs != nullptr && I.guidedMode)
-    I.batch->guideNextStep(I.targets[static_cast<std::size_t>(obs - I.series.batches.data())]);
+  I.strategy->beforeForecast(I, obs);
   const double start = MPI_Wtime();
   auto r = I.batch->step(I.batchState, dtEff);
-  if (!r.ok()) {
-    r.dtNext = dt;
-    return r;
-  }
-  const double now = t + r.dtTaken;
-  if (I.latentMode) {
-    I.forecastSeconds += MPI_Wtime() - start;
-    if (obs != nullptr) latentAnalysis(*obs, now);
-    I.batch->rollout().decodeMeanLatent(state);  // the host reads one decoded state
-    I.membersStale = true;
-    I.time = now;
-    r.dtNext = dt;
-    return r;
-  }
-  I.refreshBatchMembers();
   I.forecastSeconds += MPI_Wtime() - start;
-  if (obs != nullptr && I.guidedMode) {
-    const auto index = static_cast<std::size_t>(obs - I.series.batches.data());
-    const auto hx = da::observeEnsemble(*I.memberExchange, I.operators[I.operatorOf[index]], I.pointers());
-    da::AnalysisReport report;
-    report.observations = obs->size();
-    report.priorMisfit = report.priorSpread = std::nan("");  // guided sampling has no separate forecast
-    da::observationMisfit(hx, *obs, I.settings.ensembleSize, report.posteriorMisfit, report.posteriorSpread);
-    I.analyses.emplace_back(now, report);
-    logInfo() << "assimilation: guided step " << I.analyses.size() << " to t = " << now << ", " << report.observations
-              << " observations, normalised misfit " << report.posteriorMisfit << ", spread " << report.posteriorSpread;
-  } else if (obs != nullptr) {
-    I.analyseIfObserved(now);
-    // The analysed members become the surrogate's members (encoded afresh, one by one).
-    const double encode = MPI_Wtime();
-    I.batch->rollout().resetMembers(I.constPointers());
-    I.analysisSeconds += MPI_Wtime() - encode;
-  }
-  I.writeMean(state);
-  I.time = now;
   r.dtNext = dt;
+  if (!r.ok()) return r;
+  const double now = t + r.dtTaken;
+  I.strategy->afterForecast(I, obs, now, state);
+  I.time = now;
   return r;
-}
-
-void AssimilatingStepper::latentAnalysis(const da::Observations& obs, double now) {
-  auto& I = *impl_;
-  const double start = MPI_Wtime();
-  auto& rollout = I.batch->rollout();
-  const auto& target = I.targets[static_cast<std::size_t>(&obs - I.series.batches.data())];
-  const std::int64_t N = I.settings.ensembleSize, m = obs.size(), D = rollout.latentSize();
-  auto observed = [&] {
-    const auto e = rollout.decodeAt(obs.sensors.coordinates, target.components);  // (N, m)
-    std::vector<double> hx(static_cast<std::size_t>(m * N));
-    for (std::int64_t i = 0; i < N; ++i)
-      for (std::int64_t o = 0; o < m; ++o)
-        hx[static_cast<std::size_t>(o * N + i)] = e[static_cast<std::size_t>(i * m + o)];
-    return hx;
-  };
-  const auto hx = observed();
-  da::AnalysisReport report;
-  report.observations = m;
-  da::observationMisfit(hx, obs, N, report.priorMisfit, report.priorSpread);
-  const auto z = rollout.latentState();  // (N, D)
-  da::PointBlock block;
-  block.begin = 0;
-  block.end = D;
-  block.members = N;
-  block.components = 1;
-  block.dimension = 1;
-  block.coordinates.assign(static_cast<std::size_t>(D), 0.0);
-  block.values.resize(static_cast<std::size_t>(D * N));
-  for (std::int64_t p = 0; p < D; ++p)
-    for (std::int64_t i = 0; i < N; ++i) block(p, i, 0) = z[static_cast<std::size_t>(i * D + p)];
-  // Every rank holds the whole latent ensemble and computes the same analysis.
-  collective(I.world, [&] { I.latentFilter->analyseBlock(block, hx, obs, I.cycle++); });
-  std::vector<double> za(z.size());
-  for (std::int64_t p = 0; p < D; ++p)
-    for (std::int64_t i = 0; i < N; ++i) za[static_cast<std::size_t>(i * D + p)] = block(p, i, 0);
-  rollout.setLatentState(za);
-  da::observationMisfit(observed(), obs, N, report.posteriorMisfit, report.posteriorSpread);
-  I.analyses.emplace_back(now, report);
-  I.analysisSeconds += MPI_Wtime() - start;
-  logInfo() << "assimilation: latent " << I.settings.type << " analysis " << I.analyses.size() << " at t = " << now
-            << ", " << m << " observations, normalised misfit " << report.priorMisfit << " -> "
-            << report.posteriorMisfit << ", spread " << report.priorSpread << " -> " << report.posteriorSpread;
 }
 
 void registerAssimilatingStepper() {

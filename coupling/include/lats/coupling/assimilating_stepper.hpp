@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lats/core/time_stepper.hpp"
+#include "lats/coupling/analysis_strategy.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
 #include "lats/meshio/plex_mesh.hpp"
 #include "lats/solvers/assimilation/filters.hpp"
@@ -39,6 +40,11 @@ struct AssimilationSettings {
   /// the decoder at the sensors as observation operator; no localisation; the host gets the
   /// decoded mean latent state, members are decoded only when asked for).
   std::string space = "physical";
+  /// The analysis strategy (registry name, -lats_da_analysis); empty: from type and space.
+  std::string analysis;
+  /// The strategy used: `analysis`, or "guided" for type guided, "latent_filter" for space
+  /// latent, "filter" otherwise.
+  std::string analysisName() const;
   /// Set up without observations (they are added while the simulation runs); otherwise
   /// setUp() without observations and without -lats_obs is an error. Not an option.
   bool observationsLater = false;
@@ -112,12 +118,8 @@ class AssimilatingStepper : public TimeStepper {
 
  private:
   void setUpBatch(const State& state);
-  solvers::neural::GuidanceTarget guidanceTarget(const State& state,
-                                                 const solvers::assimilation::Observations& obs) const;
   StepResult batchStep(State& state, double dt, double dtEff);
-  void latentAnalysis(const solvers::assimilation::Observations& obs, double now);
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<detail::Ensemble> impl_;
 };
 
 /// Registers "assimilating" in lats::timeSteppers() (done by registerSteppers()).

@@ -2,6 +2,7 @@
 /// \file coupling.hpp
 /// Umbrella header of lats::coupling.
 
+#include "lats/coupling/analysis_strategy.hpp"
 #include "lats/coupling/assimilating_stepper.hpp"
 #include "lats/coupling/classical_stepper.hpp"
 #include "lats/coupling/host_session.hpp"
