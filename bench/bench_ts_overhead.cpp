@@ -7,6 +7,7 @@
 // (one encode) and takes -lats_bench_steps steps; the fastest repeat of each path counts.
 //
 //   build/release/bench/bench_ts_overhead -lats_bench_model demo-output/model
+//       -lats_surrogate_parameters vx=1,vy=0.5,nu=0.01 (a conditioned model's parameters)
 //       [-lats_bench_n 128] [-lats_bench_steps 20] [-lats_bench_repeats 5] [-lats_threads 1]
 #include <petscdmda.h>
 #include <petscts.h>
@@ -53,8 +54,19 @@ double fastest(const lats::Comm& world, std::int64_t repeats, const std::functio
 }
 }  // namespace
 
+int run(lats::Runtime& runtime);
+
 int main(int argc, char** argv) {
   lats::Runtime runtime(&argc, &argv);
+  try {
+    return run(runtime);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_ts_overhead: %s\n", e.what());
+    return 1;
+  }
+}
+
+int run(lats::Runtime& runtime) {
   lats::registerAll();
   lats::coupling::registerPetscTs();
   const lats::Comm world(runtime.comm());
@@ -73,7 +85,8 @@ int main(int argc, char** argv) {
   LATS_PETSC_CALL(DMDACreate2d(runtime.comm(), DM_BOUNDARY_PERIODIC, DM_BOUNDARY_PERIODIC, DMDA_STENCIL_STAR, n, n,
                                PETSC_DECIDE, PETSC_DECIDE, 1, 1, nullptr, nullptr, &da));
   LATS_PETSC_CALL(DMSetUp(da));
-  LATS_PETSC_CALL(DMDASetUniformCoordinates(da, 0.0, 1.0 - 1.0 / n, 0.0, 1.0 - 1.0 / n, 0.0, 0.0));
+  // Periodic: PETSc spaces the points (max - min) / n apart, so point i sits at i / n.
+  LATS_PETSC_CALL(DMDASetUniformCoordinates(da, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0));
   Vec u, u0;
   LATS_PETSC_CALL(DMCreateGlobalVector(da, &u));
   LATS_PETSC_CALL(VecDuplicate(u, &u0));
@@ -105,6 +118,8 @@ int main(int argc, char** argv) {
   LATS_PETSC_CALL(TSSetTimeStep(ts, dt));
   LATS_PETSC_CALL(TSSetMaxSteps(ts, 1000000));
   LATS_PETSC_CALL(TSSetMaxTime(ts, 1e9));
+  LATS_PETSC_CALL(TSSetExactFinalTime(ts, TS_EXACTFINALTIME_STEPOVER));
+  LATS_PETSC_CALL(TSSetFromOptions(ts));  // the TS type reads -lats_mode, -lats_model
   LATS_PETSC_CALL(VecCopy(u0, u));
   LATS_PETSC_CALL(TSSetSolution(ts, u));
   LATS_PETSC_CALL(TSSetUp(ts));
@@ -128,6 +143,8 @@ int main(int argc, char** argv) {
   lats::State state;
   state.add(lats::Field::wrap(info.fieldNames[0], values.data(), owned, {"u"}));
   lats::solvers::neural::LatentRollout rollout(runtime.comm(), model);
+  const auto parameters = lats::coupling::SurrogateSettings::fromOptions().parameters;
+  if (!info.parameterNames.empty()) rollout.setParameters(parameters);
   rollout.bind(points, state);
   const double modelTime = fastest(world, repeats, [&] {
     values = initial;
