@@ -328,23 +328,23 @@ int runDemo(Runtime& runtime, const std::string& commandLine) {
   t0 = std::chrono::steady_clock::now();
   stage(3, "classical vs surrogate vs hybrid rollouts from the held-out initial states");
   const auto plex = meshio::PlexMesh::fromOptions(world, 2);
-  auto rs = coupling::RolloutSettings::fromOptions();
+  auto rs = workflows::RolloutSettings::fromOptions();
   rs.model = modelDir;
   rs.dataset = testGen.output;
   rs.output = dir + "/rollout";
   rs.commandLine = commandLine;
-  const auto rollouts = coupling::compareRollouts(plex, rs);
+  const auto rollouts = workflows::compareRollouts(plex, rs);
   stageSeconds.emplace_back("rollouts", since(t0));
 
   // 4. Assimilation.
   t0 = std::chrono::steady_clock::now();
-  auto twin = coupling::TwinSettings::fromOptions();
+  auto twin = workflows::TwinSettings::fromOptions();
   twin.model = modelDir;
   twin.output = dir + "/assimilation";
   stage(4, "twin experiment: " + fmt("%g", 100 * twin.fractions.front()) + "% of the cells observed with noise " +
                fmt("%g", twin.noise) + ", " + join(twin.methods, ", "));
-  const auto twinResults = coupling::runTwinExperiment(plex, twin);
-  coupling::writeTwinResults(world, twin.output, twinResults);
+  const auto twinResults = workflows::runTwinExperiment(plex, twin);
+  workflows::writeTwinResults(world, twin.output, twinResults);
   stageSeconds.emplace_back("assimilation", since(t0));
 
   // 5. Report.
@@ -465,7 +465,7 @@ int runDemo(Runtime& runtime, const std::string& commandLine) {
                 "model has to beat. Stepping times are the steps alone; set-up (creating the PETSc solver, loading the "
                 "model) is "
                 "listed apart.");
-    r.table(coupling::rolloutTable(rollouts));
+    r.table(workflows::rolloutTable(rollouts));
     if (figures) {
       r.image("error_vs_time.png", "Relative L2 error against the classical reference at each step");
       r.image("snapshots.png", "Held-out trajectory 0 at t = " + fmt("%g", horizon) +
@@ -482,7 +482,7 @@ int runDemo(Runtime& runtime, const std::string& commandLine) {
         twin.da.type + ", " + std::to_string(twin.da.ensembleSize) +
         " members) whose members are classical or surrogate forecasts. Scores against the truth over all "
         "observation times.");
-    r.table(coupling::twinTable(twinResults));
+    r.table(workflows::twinTable(twinResults));
     if (figures) r.image("assimilation.png", "RMSE against the truth (solid) and ensemble spread (dashed) over time");
     r.heading(2, "Files");
     r.paragraph(
@@ -502,8 +502,8 @@ int runDemo(Runtime& runtime, const std::string& commandLine) {
     writeText(report + "/index.html", r.html("LaTS demo report"));
   });
   if (root) {
-    std::printf("\n%s\n", coupling::rolloutTable(rollouts).c_str());
-    std::printf("%s\n", coupling::twinTable(twinResults).c_str());
+    std::printf("\n%s\n", workflows::rolloutTable(rollouts).c_str());
+    std::printf("%s\n", workflows::twinTable(twinResults).c_str());
     std::printf("[demo] done in %.0f s: open %s/index.html (or index.md); ParaView: %s/rollout/*.xmf, *.pvtu\n",
                 since(start), report.c_str(), dir.c_str());
   }

@@ -185,17 +185,17 @@ int runEvaluate(lats::Runtime& runtime) {
 }
 
 int runAssimilate(lats::Runtime& runtime) {
-  const auto settings = lats::coupling::TwinSettings::fromOptions();
+  const auto settings = lats::workflows::TwinSettings::fromOptions();
   const auto plex = lats::meshio::PlexMesh::fromOptions(runtime.comm(), 2);
-  const auto results = lats::coupling::runTwinExperiment(plex, settings);
+  const auto results = lats::workflows::runTwinExperiment(plex, settings);
   if (runtime.rank() == 0)
     std::printf("twin experiment: %s on %s, %lld steps, noise %g, %lld members\n\n%s", settings.equation.c_str(),
                 plex->describe().c_str(), static_cast<long long>(settings.steps), settings.noise,
-                static_cast<long long>(settings.da.ensembleSize), lats::coupling::twinTable(results).c_str());
+                static_cast<long long>(settings.da.ensembleSize), lats::workflows::twinTable(results).c_str());
   if (!settings.output.empty()) {
     if (runtime.rank() == 0) mkdir(settings.output.c_str(), 0755);
     MPI_Barrier(runtime.comm());
-    lats::coupling::writeTwinResults(runtime.comm(), settings.output, results);
+    lats::workflows::writeTwinResults(runtime.comm(), settings.output, results);
     if (runtime.rank() == 0) std::printf("\nwrote %s/twin.md and per-time scores (CSV)\n", settings.output.c_str());
   }
   return 0;
@@ -204,7 +204,7 @@ int runAssimilate(lats::Runtime& runtime) {
 const lats::IntOption kBenchRepeats{"bench_repeats", 3, "bench: runs of each mode; the fastest is reported"};
 
 int runRollout(lats::Runtime& runtime, bool bench) {
-  auto settings = lats::coupling::RolloutSettings::fromOptions();
+  auto settings = lats::workflows::RolloutSettings::fromOptions();
   settings.commandLine = gCommandLine;
   if (bench) settings.repeats = kBenchRepeats.get();
   LATS_CHECK(!settings.dataset.empty(), lats::ConfigurationError,
@@ -212,7 +212,7 @@ int runRollout(lats::Runtime& runtime, bool bench) {
              "lats generate on the same mesh options)");
   const int dim = lats::meshio::DatasetReader(runtime.comm(), settings.dataset).dimension();
   const auto plex = lats::meshio::PlexMesh::fromOptions(runtime.comm(), dim);
-  const auto c = lats::coupling::compareRollouts(plex, settings);
+  const auto c = lats::workflows::compareRollouts(plex, settings);
   if (runtime.rank() == 0) {
     std::printf(
         "%s: %s on %s, %zu trajectories of %s, %zu steps to t = %g, %d rank(s), %d torch "
@@ -220,7 +220,7 @@ int runRollout(lats::Runtime& runtime, bool bench) {
         bench ? "bench" : "rollout", c.equation.c_str(), c.mesh.c_str(), c.trajectories.size(), c.dataset.c_str(),
         c.times.size() - 1, c.times.back(), c.ranks, runtime.threadsPerRank(),
         bench ? (", fastest of " + std::to_string(settings.repeats) + " runs").c_str() : "",
-        lats::coupling::rolloutTable(c).c_str());
+        lats::workflows::rolloutTable(c).c_str());
     if (!settings.output.empty())
       std::printf(
           "\nwrote %s/{errors.csv,rollout.md} and each mode's trajectories (.h5 + .xmf) and final state (.pvtu)\n",

@@ -13,13 +13,13 @@
 #include "lats/coupling/assimilating_stepper.hpp"
 #include "lats/coupling/classical_stepper.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
-#include "lats/coupling/twin_experiment.hpp"
 #include "lats/meshio/plex_mesh.hpp"
 #include "lats/solvers/assimilation/observation_operator.hpp"
 #include "lats/solvers/classical/fv_operator.hpp"
 #include "lats/solvers/classical/generator.hpp"
 #include "lats/solvers/neural/latent_rollout.hpp"
 #include "lats/solvers/neural/trainer.hpp"
+#include "burgers_diffusion_model.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -27,46 +27,10 @@ namespace {
 namespace nn = lats::solvers::neural;
 namespace da = lats::solvers::assimilation;
 
-constexpr double kDt = 0.05;
-constexpr double kNu = 0.02;
-
-const std::string& checkpoint() {
-  static std::string dir;
-  if (!dir.empty()) return dir;
-  lats::solvers::registerFvOperators();
-  const std::string tmp = lats::test::sharedTempDir(MPI_COMM_WORLD, "guided");
-  lats::solvers::GeneratorSettings g;
-  g.equation = "burgers";
-  g.output = tmp + "/burgers.h5";
-  g.trajectories = 16;
-  g.snapshots = 8;
-  g.finalTime = 8 * kDt;
-  g.progress = false;
-  lats::solvers::generateDataset(MPI_COMM_WORLD, g);
-  nn::TrainerSettings s;
-  s.dataset = g.output;
-  s.output = tmp + "/model";
-  s.autoencoderSteps = 200;
-  s.dynamicsSteps = 200;
-  s.batchSize = 8;
-  s.learningRate = 3e-3;
-  s.validateEvery = 1000;
-  s.progress = false;
-  s.model.setType("dynamics", "diffusion");
-  s.model.set("encoder.num_tokens", std::int64_t{8})
-      .set("encoder.token_dim", std::int64_t{32})
-      .set("dynamics.dim", std::int64_t{32})
-      .set("dynamics.depth", std::int64_t{2});
-  nn::trainModel(MPI_COMM_WORLD, s);
-  dir = s.output;
-  return dir;
-}
-
-std::shared_ptr<const lats::meshio::PlexMesh> interval(MPI_Comm comm) {
-  lats::meshio::IntervalSpec spec;
-  spec.cells = 64;
-  return lats::meshio::PlexMesh::interval(comm, spec);
-}
+using lats::test::checkpoint;
+using lats::test::interval;
+using lats::test::kDt;
+using lats::test::kNu;
 
 lats::State burgers(const lats::Mesh& mesh, double shift) {
   lats::State s;
@@ -267,65 +231,6 @@ TEST(GuidedAssimilation, TracksTheTruthBetterThanTheFreeSurrogate) {
   auto s2 = burgers(*mesh, 0.0);
   const auto msg = lats::test::messageOf<lats::ConfigurationError>([&] { wrong.setUp(mesh, s2); });
   EXPECT_NE(msg.find("-lats_da_member surrogate"), std::string::npos) << msg;
-}
-
-}  // namespace
-
-namespace {
-
-// The twin-experiment driver end to end on Burgers (the diffusion model above serves as the
-// surrogate of every surrogate method): every method scored at every step, assimilation beats
-// the free run, results written.
-TEST(TwinExperiment, ScoresEveryMethodAndWritesTheTable) {
-  auto plex = interval(MPI_COMM_WORLD);
-  lats::coupling::TwinSettings s;
-  s.equation = "burgers";
-  s.model = checkpoint();
-  s.guidedModel = checkpoint();
-  s.fractions = {0.25};
-  s.steps = 4;
-  s.noise = 0.02;
-  s.da.ensembleSize = 8;
-  s.da.filter.localisation = 0.2;
-  s.da.guidanceModelError = 1.0;
-  const auto results = lats::coupling::runTwinExperiment(plex, s);
-  ASSERT_EQ(results.size(), 5u);
-  double free = 0.0, classical = 0.0;
-  for (const auto& r : results) {
-    ASSERT_EQ(r.scores.history().size(), 4u) << r.method;
-    const auto o = r.scores.overall();
-    EXPECT_TRUE(std::isfinite(o.rmse) && std::isfinite(o.crps) && o.rmse > 0) << r.method;
-    EXPECT_EQ(r.sensors, 16);
-    if (r.method == "free") free = o.rmse;
-    if (r.method == "enkf_classical") classical = o.rmse;
-  }
-  std::printf("%s", lats::coupling::twinTable(results).c_str());
-  EXPECT_LT(classical, free);
-  const auto dir = lats::test::sharedTempDir(MPI_COMM_WORLD, "twin");
-  lats::coupling::writeTwinResults(MPI_COMM_WORLD, dir, results);
-  std::ifstream table(dir + "/twin.md"), csv(dir + "/enkf_classical_0.25.csv");
-  std::string header, line;
-  std::getline(table, header);
-  EXPECT_NE(header.find("| sensors | method | RMSE |"), std::string::npos);
-  std::getline(csv, line);
-  EXPECT_EQ(line, "time,rmse,spread,spread_skill,crps");
-  int rows = 0;
-  while (std::getline(csv, line)) ++rows;
-  EXPECT_EQ(rows, 4);
-  // Bad settings.
-  auto bad = s;
-  bad.model.clear();
-  auto msg = lats::test::messageOf<lats::ConfigurationError>([&] { lats::coupling::runTwinExperiment(plex, bad); });
-  EXPECT_NE(msg.find("-lats_twin_model"), std::string::npos) << msg;
-  // Bad options of lats assimilate.
-  lats::Options::set("twin_methods", "free,enkf_latnet");
-  msg = lats::test::messageOf<lats::ConfigurationError>([] { lats::coupling::TwinSettings::fromOptions(); });
-  EXPECT_NE(msg.find("Did you mean 'enkf_latent'"), std::string::npos) << msg;
-  lats::Options::clear("twin_methods");
-  lats::Options::set("twin_fractions", "0.05,2");
-  msg = lats::test::messageOf<lats::InvalidValueError>([] { lats::coupling::TwinSettings::fromOptions(); });
-  EXPECT_NE(msg.find("'2' is not a fraction in (0, 1]"), std::string::npos) << msg;
-  lats::Options::clear("twin_fractions");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "lats/coupling/coupling.hpp"
 #include "lats/meshio/meshio.hpp"
 #include "lats/solvers/solvers.hpp"
+#include "lats/workflows/workflows.hpp"
 
 namespace lats {
 /// Registers every run-time selectable type of every component (steppers, ...). Idempotent;

@@ -8,8 +8,6 @@
 #include "lats/coupling/host_session.hpp"
 #include "lats/coupling/hybrid_stepper.hpp"
 #include "lats/coupling/recorder.hpp"
-#include "lats/coupling/rollout_comparison.hpp"
 #include "lats/coupling/runge_kutta.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
 #include "lats/coupling/trust_policy.hpp"
-#include "lats/coupling/twin_experiment.hpp"

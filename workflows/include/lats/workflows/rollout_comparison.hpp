@@ -17,7 +17,7 @@
 #include "lats/coupling/hybrid_stepper.hpp"
 #include "lats/meshio/plex_mesh.hpp"
 
-namespace lats::coupling {
+namespace lats::workflows {
 
 struct RolloutSettings {
   std::string model;                       ///< surrogate checkpoint (-lats_rollout_model)
@@ -25,7 +25,7 @@ struct RolloutSettings {
   std::vector<std::int64_t> trajectories;  ///< which of its trajectories (-lats_rollout_trajectories; empty: all)
   std::vector<std::string> modes = {"classical", "surrogate", "hybrid"};  ///< -lats_rollout_modes
   std::int64_t repeats = 1;  ///< runs per mode, the fastest is reported (-lats_rollout_repeats)
-  HybridSettings hybrid;     ///< the hybrid's policy (-lats_hybrid_*)
+  coupling::HybridSettings hybrid;  ///< the hybrid's policy (-lats_hybrid_*)
   /// Directory for <mode>.h5 (predicted trajectories, with an XDMF sidecar), <mode>_final.pvtu
   /// (first trajectory at the last snapshot: reference, prediction, error), errors.csv and
   /// rollout.md (-lats_rollout_output; empty: nothing written).
@@ -84,4 +84,4 @@ std::string rolloutTable(const RolloutComparison& comparison);
 /// `dir` on rank 0 (atomic renames). Collective.
 void writeRolloutResults(MPI_Comm comm, const std::string& dir, const RolloutComparison& comparison);
 
-}  // namespace lats::coupling
+}  // namespace lats::workflows

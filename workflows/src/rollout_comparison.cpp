@@ -1,5 +1,5 @@
 // Classical / surrogate / hybrid rollouts against a dataset's trajectories: errors and timings.
-#include "lats/coupling/rollout_comparison.hpp"
+#include "lats/workflows/rollout_comparison.hpp"
 
 #include <sys/stat.h>
 
@@ -22,7 +22,9 @@
 #include "lats/meshio/dataset.hpp"
 #include "lats/meshio/vtu.hpp"
 
-namespace lats::coupling {
+namespace lats::workflows {
+
+using namespace lats::coupling;  // the steppers a workflow runs
 
 namespace {
 const StringOption kModel{"rollout_model", "lats_model", "rollout: the surrogate checkpoint (directory)"};
@@ -389,4 +391,4 @@ void writeRolloutResults(MPI_Comm comm, const std::string& dir, const RolloutCom
   });
 }
 
-}  // namespace lats::coupling
+}  // namespace lats::workflows

@@ -1,6 +1,6 @@
 // Twin experiments: truth, observations, free run, EnKF (classical and surrogate members),
 // guided sampling; scores and timings.
-#include "lats/coupling/twin_experiment.hpp"
+#include "lats/workflows/twin_experiment.hpp"
 
 #include <unistd.h>
 
@@ -24,7 +24,9 @@
 #include "lats/solvers/classical/fv_operator.hpp"
 #include "lats/solvers/classical/initial_conditions.hpp"
 
-namespace lats::coupling {
+namespace lats::workflows {
+
+using namespace lats::coupling;  // the steppers a workflow runs
 
 namespace da = solvers::assimilation;
 
@@ -271,4 +273,4 @@ void writeTwinResults(MPI_Comm comm, const std::string& dir, const std::vector<T
   });
 }
 
-}  // namespace lats::coupling
+}  // namespace lats::workflows

@@ -15,7 +15,7 @@
 #include "lats/meshio/plex_mesh.hpp"
 #include "lats/solvers/assimilation/metrics.hpp"
 
-namespace lats::coupling {
+namespace lats::workflows {
 
 struct TwinSettings {
   std::string equation;     ///< the PDE (-lats_equation)
@@ -28,7 +28,7 @@ struct TwinSettings {
   bool sampleParameters = true;  ///< draw the truth's parameters (-lats_twin_sample_parameters; false: option values)
   std::vector<std::string> methods = {"free", "enkf_classical", "enkf_surrogate", "enkf_latent", "guided"};
   std::string output;       ///< directory for per-time CSV files and twin.md (-lats_twin_output; empty: none)
-  AssimilationSettings da;  ///< ensemble size, filter type, inflation, localisation (-lats_da_*)
+  coupling::AssimilationSettings da;  ///< ensemble size, filter type, inflation, localisation (-lats_da_*)
 
   /// From -lats_equation, -lats_twin_* and the assimilation options.
   static TwinSettings fromOptions();
@@ -54,4 +54,4 @@ std::string twinTable(const std::vector<TwinResult>& results);
 /// renames). Collective.
 void writeTwinResults(MPI_Comm comm, const std::string& dir, const std::vector<TwinResult>& results);
 
-}  // namespace lats::coupling
+}  // namespace lats::workflows
