@@ -50,29 +50,27 @@ struct LatentRollout::Impl {
   /// any rank is an InvalidValueError on every rank (the same message). Collective.
   torch::Tensor values(const State& state) const {
     const std::int64_t n = mesh->ownedSize();
-    auto v = torch::empty({1, n, totalComponents}, torch::kFloat64);
-    auto a = v.accessor<double, 3>();
-    std::int64_t k0 = 0;
+    // The fields' owned rows through the bridge (no copy), side by side (one copy).
+    std::vector<torch::Tensor> parts;
+    for (const auto& name : info.fieldNames) parts.push_back(toTensor(state.field(name)).narrow(0, 0, n));
+    const auto all = parts.size() == 1 ? parts[0] : torch::cat(parts, 1);  // (n, C) float64
     std::string problem;  // the first non-finite value on this rank
-    for (std::size_t f = 0; f < info.fieldNames.size(); ++f) {
-      const Field& field = state.field(info.fieldNames[f]);
-      auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), field.view());
-      for (std::int64_t i = 0; i < n; ++i)
-        for (int c = 0; c < info.fieldComponents[f]; ++c) {
-          const double x = host(i, c);
-          if (!std::isfinite(x) && problem.empty()) {
-            std::ostringstream os;
-            os << "surrogate: field '" << info.fieldNames[f] << "' has a non-finite value (" << x
-               << ") at local entity " << i << " of rank " << Comm(mesh->comm()).rank() << "; cannot encode it";
-            problem = os.str();
-          }
-          a[0][i][k0 + c] = (x - cp.metadata.mean[k0 + c]) / cp.metadata.std[k0 + c];
-        }
-      k0 += info.fieldComponents[f];
+    const auto bad = torch::nonzero(torch::logical_not(torch::isfinite(all)));
+    if (bad.size(0) > 0) {
+      const std::int64_t i = bad[0][0].item<std::int64_t>(), k = bad[0][1].item<std::int64_t>();
+      std::int64_t f = 0, k0 = 0;
+      while (k >= k0 + info.fieldComponents[static_cast<std::size_t>(f)]) k0 += info.fieldComponents[f++];
+      std::ostringstream os;
+      os << "surrogate: field '" << info.fieldNames[static_cast<std::size_t>(f)] << "' has a non-finite value ("
+         << all[i][k].item<double>() << ") at local entity " << i << " of rank " << Comm(mesh->comm()).rank()
+         << "; cannot encode it";
+      problem = os.str();
     }
     // The lowest failing rank's message on every rank.
     agreeOnFailure(mesh->comm(), problem, ErrorKind::InvalidValue, LATS_HERE);
-    return v.to(torch::kFloat32);
+    const auto mean = torch::tensor(cp.metadata.mean, torch::kFloat64);
+    const auto std = torch::tensor(cp.metadata.std, torch::kFloat64);
+    return ((all - mean) / std).unsqueeze(0).to(torch::kFloat32);
   }
 
   /// Latent mean (1, M, L) of `state`, exact over the ranks of the mesh.
