@@ -158,8 +158,15 @@ StepResult HybridStepper::doStep(State& state, double dt) {
     if (judged) fast_->synchronize(state);
   }
   if (!judged) {
-    if (r.ok()) ++fastTaken_;
-    return r;
+    if (r.ok()) {
+      ++fastTaken_;
+      return r;
+    }
+    // A failed fast step (non-finite latent state, a step it cannot take) left the state
+    // as it was: the reference part takes this step, under every policy.
+    ++rollbacks_;
+    switchTo(HybridPart::Reference, state, "the " + settings_.fast + " step failed: " + r.reason);
+    return referenceStep(state, dt);
   }
   State reference;
   bool referenceTried = false;

@@ -472,6 +472,21 @@ TEST(Hybrid, ScheduleAlternatesAndLogsEverySwitch) {
   onlyClassical.setUp(plex->mesh(), s2);
   ASSERT_TRUE(onlyClassical.advance(s2, 4 * kDt, kDt).ok());
   EXPECT_EQ(byId(*plex->mesh(), s2), classicalReference(4));
+  // A fast step that fails (here: half the model's time step, which the surrogate refuses)
+  // is taken by the reference part under the schedule too: the classical run bit for bit,
+  // every failure counted and logged.
+  h.surrogateSteps = 2;
+  auto failing = hybrid(plex, h);
+  auto s3 = initialState(*plex->mesh());
+  failing.setUp(plex->mesh(), s3);
+  for (int k = 0; k < 4; ++k) ASSERT_TRUE(failing.step(s3, kDt / 2).ok());
+  EXPECT_EQ(failing.fastStepsTaken(), 0);
+  EXPECT_EQ(failing.referenceStepsTaken(), 4);
+  EXPECT_EQ(failing.rollbacks(), 3);  // steps 0, 1 and 3 were tried with the surrogate (2 is the schedule's)
+  ASSERT_FALSE(failing.switches().empty());
+  EXPECT_NE(failing.switches()[0].reason.find("the surrogate step failed: the surrogate advances in steps of"),
+            std::string::npos)
+      << failing.switches()[0].reason;
 }
 
 TEST(Hybrid, ErrorControlRollsBackToClassicalWhenATrustIndicatorTrips) {
