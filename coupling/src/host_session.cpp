@@ -45,7 +45,7 @@ HostSession::~HostSession() = default;
 void HostSession::bindField(const std::string& name, int components, double* values,
                             const std::vector<std::string>& componentNames) {
   auto& I = *impl_;
-  const std::int64_t n = I.points->ownedSize();
+  const std::int64_t n = I.points->size();  // owned entities, then ghosts (finite-volume hosts)
   if (I.state.has(name)) {
     Field& f = I.state.field(name);
     LATS_CHECK(f.numComponents() == components, DimensionMismatchError,

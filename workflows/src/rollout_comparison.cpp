@@ -18,6 +18,7 @@
 #include "lats/core/options.hpp"
 #include "lats/core/strings.hpp"
 #include "lats/coupling/classical_stepper.hpp"
+#include "lats/coupling/host_session.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
 #include "lats/meshio/dataset.hpp"
 #include "lats/meshio/vtu.hpp"
@@ -188,8 +189,17 @@ RolloutComparison compareRollouts(std::shared_ptr<const meshio::PlexMesh> plex, 
     if (mode == "surrogate") return surrogate(j, decodeEvery);
     return std::make_unique<HybridStepper>(surrogate(j, decodeEvery), classical(j), s.hybrid);
   };
-  // Brings the state up to date with a stepper that decodes only when read.
-  auto read = [](TimeStepper& stepper, State& state) { stepper.synchronize(state); };
+  // Each run is a host of its own through the host adapter: its array (a copy of the
+  // trajectory's first snapshot, owned and ghost cells) wrapped as the field, the stepper set
+  // up on it, read on demand (a surrogate decodes only when read).
+  auto host = [&](std::size_t j, Field& values, const std::string& mode, std::int64_t decodeEvery) {
+    values = reference[j][0].clone();
+    auto session = std::make_unique<HostSession>(plex->mesh());
+    session->bindField(h.equation, values.numComponents(), values.view().data(), values.componentNames());
+    session->setTime(h.times[0], 0);
+    session->setUp(make(mode, j, decodeEvery));
+    return session;
+  };
 
   std::vector<std::vector<std::vector<Field>>> predictions;  // [mode][trajectory][snapshot]
   for (const auto& mode : s.modes) {
@@ -202,27 +212,24 @@ RolloutComparison compareRollouts(std::shared_ptr<const meshio::PlexMesh> plex, 
       std::int64_t ns = 0, nc = 0, nr = 0;
       double setup = 0.0, stepping = 0.0;
       for (std::size_t j = 0; j < out.trajectories.size(); ++j) {
-        State state;
-        state.add(reference[j][0].clone());
-        state.setTime(h.times[0]);
+        Field values;
         world.barrier();
         auto t0 = std::chrono::steady_clock::now();
-        auto stepper = make(mode, j, 1);
-        stepper->setUp(plex->mesh(), state);
+        auto session = host(j, values, mode, 1);
         world.barrier();
         setup += seconds(t0);
         t0 = std::chrono::steady_clock::now();
-        states[j].push_back(state.fields()[0].clone());
+        states[j].push_back(values.clone());
         for (std::size_t k = 1; k < T; ++k) {
-          const auto res = stepper->step(state, dt);
+          const auto res = session->step(dt);
           LATS_CHECK(res.ok(), Error,
                      "rollout: the " << mode << " step " << k << " of trajectory " << out.trajectories[j]
                                      << " failed: " << res.reason);
-          states[j].push_back(state.fields()[0].clone());
+          states[j].push_back(values.clone());
         }
         world.barrier();
         stepping += seconds(t0);
-        for (const auto& [name, count] : stepper->counters()) {
+        for (const auto& [name, count] : session->stepper().counters()) {
           if (name == "fast_steps") ns += count;
           if (name == "reference_steps") nc += count;
           if (name == "rollbacks") nr += count;
@@ -232,23 +239,20 @@ RolloutComparison compareRollouts(std::shared_ptr<const meshio::PlexMesh> plex, 
       // the throughput of a host that wants the result rather than every step.
       double horizon = 0.0, difference = 0.0;
       for (std::size_t j = 0; j < out.trajectories.size(); ++j) {
-        State state;
-        state.add(reference[j][0].clone());
-        state.setTime(h.times[0]);
-        auto stepper = make(mode, j, 0);
-        stepper->setUp(plex->mesh(), state);
+        Field values;
+        auto session = host(j, values, mode, 0);
         world.barrier();
         const auto t0 = std::chrono::steady_clock::now();
         for (std::size_t k = 1; k < T; ++k) {
-          const auto res = stepper->step(state, dt);
+          const auto res = session->step(dt);
           LATS_CHECK(res.ok(), Error,
                      "rollout: the " << mode << " step " << k << " of trajectory " << out.trajectories[j]
                                      << " failed: " << res.reason);
         }
-        read(*stepper, state);
+        session->synchronize();
         world.barrier();
         horizon += seconds(t0);
-        difference = std::max(difference, relativeL2(mesh, state.fields()[0], states[j].back()));
+        difference = std::max(difference, relativeL2(mesh, values, states[j].back()));
       }
       const double wall = world.max(stepping);
       if (wall < r.seconds) {

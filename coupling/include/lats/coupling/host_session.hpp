@@ -31,7 +31,8 @@ class HostSession {
   HostSession(const HostSession&) = delete;
   HostSession& operator=(const HostSession&) = delete;
 
-  /// Wraps the host's `values` (points x components, entity-major) as field `name`; for a
+  /// Wraps the host's `values` (points->size() x components, entity-major: the owned
+  /// entities, then any ghosts of a finite-volume mesh) as field `name`; for a
   /// name bound before, points the field at `values` (the host's array may move between
   /// steps, e.g. VecGetArray), with the same number of components. Components are named
   /// `componentNames` (default: the field's name, or name0, name1, ... for several).
