@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "atomic_file.hpp"
+#include "lats/core/block_exchange.hpp"
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
 #include "lats/core/random.hpp"
@@ -382,92 +383,30 @@ Handle creationProperties(const std::vector<hsize_t>& chunk, int level) {
 
 /// Moves per-entity values between the ranks' own entities (any global ids) and contiguous
 /// blocks of the file's point rows ([N r / P, N (r + 1) / P) on rank r), so that every rank
-/// reads or writes one hyperslab. Collective to build.
+/// reads or writes one hyperslab: core's BlockExchange (one PetscSF). Collective to build.
 class Exchange {
  public:
   Exchange(MPI_Comm comm, std::int64_t numPoints, const std::vector<std::int64_t>& ids)
-      : comm_(comm), size_(Comm(comm).size()), n_(numPoints) {
-    const int rank = Comm(comm).rank();
-    begin_ = blockBegin(rank);
-    std::vector<std::vector<std::int64_t>> byRank(size_);
-    std::vector<std::vector<std::int64_t>> localByRank(size_);
-    for (std::size_t k = 0; k < ids.size(); ++k) {
-      const int r = owner(ids[k]);
-      byRank[r].push_back(ids[k]);
-      localByRank[r].push_back(static_cast<std::int64_t>(k));
-    }
-    sendCounts_.assign(size_, 0);
-    sendDispls_.assign(size_, 0);
-    std::vector<std::int64_t> sendIds;
-    for (int r = 0; r < size_; ++r) {
-      sendCounts_[r] = static_cast<int>(byRank[r].size());
-      sendDispls_[r] = static_cast<int>(sendIds.size());
-      sendIds.insert(sendIds.end(), byRank[r].begin(), byRank[r].end());
-      order_.insert(order_.end(), localByRank[r].begin(), localByRank[r].end());
-    }
-    recvCounts_.assign(size_, 0);
-    recvDispls_.assign(size_, 0);
-    MPI_Alltoall(sendCounts_.data(), 1, MPI_INT, recvCounts_.data(), 1, MPI_INT, comm);
-    int total = 0;
-    for (int r = 0; r < size_; ++r) {
-      recvDispls_[r] = total;
-      total += recvCounts_[r];
-    }
-    received_.resize(total);
-    MPI_Alltoallv(sendIds.data(), sendCounts_.data(), sendDispls_.data(), MPI_INT64_T, received_.data(),
-                  recvCounts_.data(), recvDispls_.data(), MPI_INT64_T, comm);
-    lo_ = received_.empty() ? 0 : *std::min_element(received_.begin(), received_.end());
-    hi_ = received_.empty() ? -1 : *std::max_element(received_.begin(), received_.end());
-  }
-  /// This rank's rows of the file: [lo, hi] (empty when hi < lo).
-  std::int64_t lo() const { return lo_; }
-  std::int64_t rows() const { return hi_ - lo_ + 1; }
+      : x_(comm, numPoints, ids) {}
+  /// This rank's rows of the file: [lo, lo + rows).
+  std::int64_t lo() const { return x_.begin(); }
+  std::int64_t rows() const { return x_.end() - x_.begin(); }
 
-  /// Owned values (entity-major, `width` each) -> rows [lo, hi] of this rank's block.
+  /// Owned values (entity-major, `width` each) -> this rank's rows.
   std::vector<double> toRows(const double* owned, int width) const {
-    std::vector<double> send(order_.size() * width), recv(received_.size() * width);
-    for (std::size_t i = 0; i < order_.size(); ++i)
-      std::copy(owned + order_[i] * width, owned + (order_[i] + 1) * width, send.begin() + i * width);
-    alltoall(send, recv, width, false);
-    std::vector<double> out(std::max<std::int64_t>(rows(), 1) * width, 0.0);
-    for (std::size_t i = 0; i < received_.size(); ++i)
-      std::copy(recv.begin() + i * width, recv.begin() + (i + 1) * width, out.begin() + (received_[i] - lo_) * width);
+    std::vector<double> out(static_cast<std::size_t>(std::max<std::int64_t>(rows(), 1) * width), 0.0);
+    x_.toBlock(owned, width, out.data());
     return out;
   }
-  /// Rows [lo, hi] of this rank's block -> owned values (entity-major, `width` each).
+  /// This rank's rows -> owned values (entity-major, `width` each).
   std::vector<double> fromRows(const std::vector<double>& rows, int width, std::size_t owned) const {
-    std::vector<double> send(received_.size() * width), recv(order_.size() * width), out(owned * width);
-    for (std::size_t i = 0; i < received_.size(); ++i)
-      std::copy(rows.begin() + (received_[i] - lo_) * width, rows.begin() + (received_[i] - lo_ + 1) * width,
-                send.begin() + i * width);
-    alltoall(send, recv, width, true);
-    for (std::size_t i = 0; i < order_.size(); ++i)
-      std::copy(recv.begin() + i * width, recv.begin() + (i + 1) * width, out.begin() + order_[i] * width);
+    std::vector<double> out(owned * static_cast<std::size_t>(width));
+    x_.fromBlock(rows.data(), width, out.data());
     return out;
   }
 
  private:
-  std::int64_t blockBegin(int r) const { return n_ * r / size_; }
-  int owner(std::int64_t id) const {
-    int r = static_cast<int>(id * size_ / std::max<std::int64_t>(n_, 1));
-    while (r + 1 < size_ && blockBegin(r + 1) <= id) ++r;
-    while (r > 0 && blockBegin(r) > id) --r;
-    return r;
-  }
-  void alltoall(const std::vector<double>& send, std::vector<double>& recv, int width, bool back) const {
-    auto scale = [width](std::vector<int> v) {
-      for (auto& x : v) x *= width;
-      return v;
-    };
-    const auto sc = scale(back ? recvCounts_ : sendCounts_), sd = scale(back ? recvDispls_ : sendDispls_);
-    const auto rc = scale(back ? sendCounts_ : recvCounts_), rd = scale(back ? sendDispls_ : recvDispls_);
-    MPI_Alltoallv(send.data(), sc.data(), sd.data(), MPI_DOUBLE, recv.data(), rc.data(), rd.data(), MPI_DOUBLE, comm_);
-  }
-  MPI_Comm comm_;
-  int size_;
-  std::int64_t n_, begin_ = 0, lo_ = 0, hi_ = -1;
-  std::vector<int> sendCounts_, sendDispls_, recvCounts_, recvDispls_;
-  std::vector<std::int64_t> order_, received_;
+  BlockExchange x_;
 };
 
 std::vector<std::int64_t> ownedIds(const Mesh& points) {

@@ -1,11 +1,13 @@
-// Moving ensemble values between the member layout and point blocks (two all-to-alls with
-// patterns fixed at construction), and seeded smooth perturbations.
+// Moving ensemble values between the member layout and point blocks (core's BlockExchange:
+// one PetscSF for the owned entities, one for owned and ghost entities), and seeded smooth
+// perturbations.
 #include "lats/solvers/assimilation/ensemble.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 
+#include "lats/core/block_exchange.hpp"
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
 #include "lats/core/random.hpp"
@@ -14,19 +16,6 @@
 namespace lats::solvers::assimilation {
 
 namespace {
-int toInt(std::size_t v) {
-  LATS_CHECK(v <= static_cast<std::size_t>(std::numeric_limits<int>::max()), DimensionMismatchError,
-             "an ensemble exchange of " << v << " values is too large for one MPI message");
-  return static_cast<int>(v);
-}
-
-// Displacements from counts.
-std::vector<int> displacements(const std::vector<int>& counts) {
-  std::vector<int> d(counts.size(), 0);
-  for (std::size_t r = 1; r < counts.size(); ++r) d[r] = d[r - 1] + counts[r - 1];
-  return d;
-}
-
 // Flattened component values of entity i of a state.
 void readEntity(const State& s, std::int64_t i, double* out) {
   for (const auto& f : s.fields()) {
@@ -48,24 +37,14 @@ struct EnsembleExchange::Impl {
   std::vector<std::int64_t> members;
   std::int64_t N = 0, numPoints = 0;
   int C = 0, dim = 0, size = 1, rank = 0;
-  std::vector<std::int64_t> begins;  // size + 1
+  std::int64_t begin = 0, end = 0;  // this rank's block of points
   std::vector<std::string> fieldNames;
   std::vector<int> fieldComponents;
-  // Forward (gather): what this rank sends, in order, as (member slot, entity), per-rank counts
-  // (entries); what it receives: block slot (p * N + member) per entry.
-  std::vector<std::pair<std::size_t, std::int64_t>> fwdSend;
-  std::vector<int> fwdSendCounts, fwdRecvCounts;
-  std::vector<std::int64_t> fwdRecvSlot;
-  // Backward (scatter): requests this rank made (member slot, entity) in order, and the block
-  // slots it serves to others, in their order.
-  std::vector<std::pair<std::size_t, std::int64_t>> bwdRecv;
-  std::vector<int> bwdRecvCounts, bwdSendCounts;
-  std::vector<std::int64_t> bwdSendSlot;
+  // Slots p * N + member of this rank's block <- (local member, owned entity), and the same
+  // for every local entity (owned and ghost) on the way back.
+  std::unique_ptr<BlockExchange> owned, all;
   std::vector<double> coordinates;
 
-  int owner(std::int64_t gid) const {
-    return static_cast<int>(std::upper_bound(begins.begin(), begins.end(), gid) - begins.begin()) - 1;
-  }
   void checkStates(std::size_t n) const {
     LATS_CHECK(n == members.size(), DimensionMismatchError,
                "the exchange holds " << members.size() << " members on this rank; got " << n << " states");
@@ -123,93 +102,50 @@ EnsembleExchange::EnsembleExchange(MPI_Comm comm, std::shared_ptr<const Mesh> me
   long long n = 0;
   MPI_Allreduce(&maxId, &n, 1, MPI_LONG_LONG, MPI_MAX, comm);
   I.numPoints = n + 1;
-  I.begins.resize(static_cast<std::size_t>(I.size) + 1);
-  for (int r = 0; r <= I.size; ++r) I.begins[static_cast<std::size_t>(r)] = I.numPoints * r / I.size;
-  const std::int64_t begin = I.begins[static_cast<std::size_t>(I.rank)];
-  const std::int64_t blockSize = I.begins[static_cast<std::size_t>(I.rank) + 1] - begin;
-
-  // Forward pattern: (member, gid, coordinates) of every owned entity of every local member.
-  std::vector<std::vector<double>> out(static_cast<std::size_t>(I.size));
-  std::vector<std::vector<std::pair<std::size_t, std::int64_t>>> sendLists(static_cast<std::size_t>(I.size));
-  const auto coords = I.mesh->coordinates();
-  for (std::size_t mi = 0; mi < I.members.size(); ++mi)
-    for (std::int64_t i = 0; i < I.mesh->ownedSize(); ++i) {
-      const int q = I.owner(ids(i));
-      auto& o = out[static_cast<std::size_t>(q)];
-      o.push_back(static_cast<double>(I.members[mi]));
-      o.push_back(static_cast<double>(ids(i)));
-      for (int d = 0; d < I.dim; ++d) o.push_back(coords(i, d));
-      sendLists[static_cast<std::size_t>(q)].emplace_back(mi, i);
-    }
-  const int rec = 2 + I.dim;
-  auto exchange = [&](const std::vector<std::vector<double>>& parts, std::vector<int>& recvCounts) {
-    std::vector<int> sc(static_cast<std::size_t>(I.size)), rc(static_cast<std::size_t>(I.size));
-    std::vector<double> flat;
-    for (int r = 0; r < I.size; ++r) {
-      sc[static_cast<std::size_t>(r)] = toInt(parts[static_cast<std::size_t>(r)].size());
-      flat.insert(flat.end(), parts[static_cast<std::size_t>(r)].begin(), parts[static_cast<std::size_t>(r)].end());
-    }
-    MPI_Alltoall(sc.data(), 1, MPI_INT, rc.data(), 1, MPI_INT, comm);
-    std::size_t total = 0;
-    for (int v : rc) total += static_cast<std::size_t>(v);
-    std::vector<double> in(total);
-    const auto sd = displacements(sc), rd = displacements(rc);
-    MPI_Alltoallv(flat.data(), sc.data(), sd.data(), MPI_DOUBLE, in.data(), rc.data(), rd.data(), MPI_DOUBLE, comm);
-    recvCounts = rc;
-    return in;
+  // Items: every local member's entities, member-major; slot: the member.
+  auto items = [&](std::int64_t count) {
+    std::vector<std::int64_t> gid, slot;
+    for (auto m : I.members)
+      for (std::int64_t i = 0; i < count; ++i) {
+        gid.push_back(ids(i));
+        slot.push_back(m);
+      }
+    return std::make_pair(gid, slot);
   };
-  std::vector<int> rcRaw;
-  const auto in = exchange(out, rcRaw);
-  I.fwdSendCounts.resize(static_cast<std::size_t>(I.size));
-  I.fwdRecvCounts.resize(static_cast<std::size_t>(I.size));
-  for (int r = 0; r < I.size; ++r) {
-    I.fwdSendCounts[static_cast<std::size_t>(r)] = toInt(sendLists[static_cast<std::size_t>(r)].size());
-    I.fwdRecvCounts[static_cast<std::size_t>(r)] = rcRaw[static_cast<std::size_t>(r)] / rec;
-    I.fwdSend.insert(I.fwdSend.end(), sendLists[static_cast<std::size_t>(r)].begin(),
-                     sendLists[static_cast<std::size_t>(r)].end());
+  {
+    const auto [gid, slot] = items(I.mesh->ownedSize());
+    I.owned = std::make_unique<BlockExchange>(comm, I.numPoints, gid, slot, I.N);
   }
-  I.coordinates.assign(static_cast<std::size_t>(blockSize * I.dim), 0.0);
-  std::vector<int> hits(static_cast<std::size_t>(blockSize * I.N), 0);
-  for (std::size_t e = 0; e * rec < in.size(); ++e) {
-    const auto member = static_cast<std::int64_t>(in[e * rec]);
-    const auto p = static_cast<std::int64_t>(in[e * rec + 1]) - begin;
-    const std::int64_t slot = p * I.N + member;
-    I.fwdRecvSlot.push_back(slot);
-    ++hits[static_cast<std::size_t>(slot)];
-    for (int d = 0; d < I.dim; ++d) I.coordinates[static_cast<std::size_t>(p * I.dim + d)] = in[e * rec + 2 + d];
+  {
+    const auto [gid, slot] = items(I.mesh->size());
+    I.all = std::make_unique<BlockExchange>(comm, I.numPoints, gid, slot, I.N);
   }
+  I.begin = I.owned->begin();
+  I.end = I.owned->end();
+  // Every (point, member) of the block owned exactly once.
+  const auto hits = I.owned->counts();
   std::string failure;
-  for (std::int64_t s = 0; s < blockSize * I.N && failure.empty(); ++s)
-    if (hits[static_cast<std::size_t>(s)] != 1)
-      failure = "point " + std::to_string(begin + s / I.N) + " of ensemble member " + std::to_string(s % I.N) +
-                (hits[static_cast<std::size_t>(s)] == 0 ? " is owned by no rank" : " is owned by more than one rank") +
+  for (std::size_t s = 0; s < hits.size() && failure.empty(); ++s)
+    if (hits[s] != 1)
+      failure = "point " + std::to_string(I.begin + static_cast<std::int64_t>(s) / I.N) + " of ensemble member " +
+                std::to_string(static_cast<std::int64_t>(s) % I.N) +
+                (hits[s] == 0 ? " is owned by no rank" : " is owned by more than one rank") +
                 ": every member must be held by a group of ranks whose owned points cover the mesh once";
   agreeOnFailure(comm, failure, ErrorKind::Configuration, LATS_HERE);
-
-  // Backward pattern: every local entity (owned and ghost) of every local member asks its
-  // block owner for its value.
-  std::vector<std::vector<double>> req(static_cast<std::size_t>(I.size));
-  std::vector<std::vector<std::pair<std::size_t, std::int64_t>>> reqLists(static_cast<std::size_t>(I.size));
-  for (std::size_t mi = 0; mi < I.members.size(); ++mi)
-    for (std::int64_t i = 0; i < I.mesh->size(); ++i) {
-      const int q = I.owner(ids(i));
-      req[static_cast<std::size_t>(q)].push_back(static_cast<double>(I.members[mi]));
-      req[static_cast<std::size_t>(q)].push_back(static_cast<double>(ids(i)));
-      reqLists[static_cast<std::size_t>(q)].emplace_back(mi, i);
-    }
-  std::vector<int> rqRaw;
-  const auto asked = exchange(req, rqRaw);
-  I.bwdRecvCounts.resize(static_cast<std::size_t>(I.size));
-  I.bwdSendCounts.resize(static_cast<std::size_t>(I.size));
-  for (int r = 0; r < I.size; ++r) {
-    I.bwdRecvCounts[static_cast<std::size_t>(r)] = toInt(reqLists[static_cast<std::size_t>(r)].size());
-    I.bwdSendCounts[static_cast<std::size_t>(r)] = rqRaw[static_cast<std::size_t>(r)] / 2;
-    I.bwdRecv.insert(I.bwdRecv.end(), reqLists[static_cast<std::size_t>(r)].begin(),
-                     reqLists[static_cast<std::size_t>(r)].end());
+  // The block's coordinates: from any member's owned entity of each point.
+  {
+    const auto coords = I.mesh->coordinates();
+    std::vector<double> local;
+    for (std::size_t m = 0; m < I.members.size(); ++m)
+      for (std::int64_t i = 0; i < I.mesh->ownedSize(); ++i)
+        for (int d = 0; d < I.dim; ++d) local.push_back(coords(i, d));
+    std::vector<double> slots(static_cast<std::size_t>((I.end - I.begin) * I.N * std::max(I.dim, 1)), 0.0);
+    if (I.dim > 0) I.owned->toBlock(local.data(), I.dim, slots.data());
+    I.coordinates.assign(static_cast<std::size_t>((I.end - I.begin) * I.dim), 0.0);
+    for (std::int64_t p = 0; p < I.end - I.begin; ++p)
+      for (int d = 0; d < I.dim; ++d)
+        I.coordinates[static_cast<std::size_t>(p * I.dim + d)] = slots[static_cast<std::size_t>((p * I.N) * I.dim + d)];
   }
-  for (std::size_t e = 0; 2 * e < asked.size(); ++e)
-    I.bwdSendSlot.push_back((static_cast<std::int64_t>(asked[2 * e + 1]) - begin) * I.N +
-                            static_cast<std::int64_t>(asked[2 * e]));
 }
 
 MPI_Comm EnsembleExchange::comm() const { return impl_->comm; }
@@ -225,25 +161,20 @@ PointBlock EnsembleExchange::gather(const std::vector<const State*>& states) con
     I.checkStates(states.size());
     for (const auto* s : states) I.checkState(*s);
   });
-  std::vector<double> send(I.fwdSend.size() * static_cast<std::size_t>(I.C));
-  for (std::size_t e = 0; e < I.fwdSend.size(); ++e)
-    readEntity(*states[I.fwdSend[e].first], I.fwdSend[e].second, &send[e * I.C]);
-  std::vector<int> sc(I.fwdSendCounts), rc(I.fwdRecvCounts);
-  for (auto& v : sc) v *= I.C;
-  for (auto& v : rc) v *= I.C;
-  std::vector<double> recv(I.fwdRecvSlot.size() * static_cast<std::size_t>(I.C));
-  const auto sd = displacements(sc), rd = displacements(rc);
-  MPI_Alltoallv(send.data(), sc.data(), sd.data(), MPI_DOUBLE, recv.data(), rc.data(), rd.data(), MPI_DOUBLE, I.comm);
+  const std::int64_t n = I.mesh->ownedSize();
+  std::vector<double> items(static_cast<std::size_t>(static_cast<std::int64_t>(states.size()) * n * I.C));
+  for (std::size_t m = 0; m < states.size(); ++m)
+    for (std::int64_t i = 0; i < n; ++i)
+      readEntity(*states[m], i, &items[static_cast<std::size_t>((static_cast<std::int64_t>(m) * n + i) * I.C)]);
   PointBlock b;
-  b.begin = I.begins[static_cast<std::size_t>(I.rank)];
-  b.end = I.begins[static_cast<std::size_t>(I.rank) + 1];
+  b.begin = I.begin;
+  b.end = I.end;
   b.members = I.N;
   b.components = I.C;
   b.dimension = I.dim;
   b.coordinates = I.coordinates;
   b.values.assign(static_cast<std::size_t>(b.size() * I.N * I.C), 0.0);
-  for (std::size_t e = 0; e < I.fwdRecvSlot.size(); ++e)
-    std::copy_n(&recv[e * I.C], I.C, &b.values[static_cast<std::size_t>(I.fwdRecvSlot[e] * I.C)]);
+  I.owned->toBlock(items.data(), I.C, b.values.data());
   return b;
 }
 
@@ -252,26 +183,19 @@ void EnsembleExchange::scatter(const PointBlock& block, const std::vector<State*
   collective(I.comm, [&] {
     I.checkStates(states.size());
     for (const auto* s : states) I.checkState(*s);
-    LATS_CHECK(block.begin == I.begins[static_cast<std::size_t>(I.rank)] &&
-                   block.end == I.begins[static_cast<std::size_t>(I.rank) + 1] && block.members == I.N &&
+    LATS_CHECK(block.begin == I.begin && block.end == I.end && block.members == I.N &&
                    block.components == I.C && block.values.size() == static_cast<std::size_t>(block.size() * I.N * I.C),
                DimensionMismatchError,
                "point block [" << block.begin << ", " << block.end << ") x " << block.members << " members x "
                                << block.components << " components does not fit this exchange's block ["
-                               << I.begins[static_cast<std::size_t>(I.rank)] << ", "
-                               << I.begins[static_cast<std::size_t>(I.rank) + 1] << ") x " << I.N << " x " << I.C);
+                               << I.begin << ", " << I.end << ") x " << I.N << " x " << I.C);
   });
-  std::vector<double> send(I.bwdSendSlot.size() * static_cast<std::size_t>(I.C));
-  for (std::size_t e = 0; e < I.bwdSendSlot.size(); ++e)
-    std::copy_n(&block.values[static_cast<std::size_t>(I.bwdSendSlot[e] * I.C)], I.C, &send[e * I.C]);
-  std::vector<int> sc(I.bwdSendCounts), rc(I.bwdRecvCounts);
-  for (auto& v : sc) v *= I.C;
-  for (auto& v : rc) v *= I.C;
-  std::vector<double> recv(I.bwdRecv.size() * static_cast<std::size_t>(I.C));
-  const auto sd = displacements(sc), rd = displacements(rc);
-  MPI_Alltoallv(send.data(), sc.data(), sd.data(), MPI_DOUBLE, recv.data(), rc.data(), rd.data(), MPI_DOUBLE, I.comm);
-  for (std::size_t e = 0; e < I.bwdRecv.size(); ++e)
-    writeEntity(*states[I.bwdRecv[e].first], I.bwdRecv[e].second, &recv[e * I.C]);
+  const std::int64_t n = I.mesh->size();
+  std::vector<double> items(static_cast<std::size_t>(static_cast<std::int64_t>(states.size()) * n * I.C));
+  I.all->fromBlock(block.values.data(), I.C, items.data());
+  for (std::size_t m = 0; m < states.size(); ++m)
+    for (std::int64_t i = 0; i < n; ++i)
+      writeEntity(*states[m], i, &items[static_cast<std::size_t>((static_cast<std::int64_t>(m) * n + i) * I.C)]);
 }
 
 void perturb(State& state, const Mesh& mesh, double amplitude, std::uint64_t seed, std::uint64_t member, int modes) {

@@ -2,6 +2,7 @@
 /// \file core.hpp
 /// Umbrella header of lats::core.
 
+#include "lats/core/block_exchange.hpp"
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
 #include "lats/core/field.hpp"
