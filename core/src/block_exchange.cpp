@@ -2,6 +2,7 @@
 
 #include <petscsf.h>
 
+#include <map>
 #include <string>
 
 #include "lats/core/error.hpp"
@@ -9,30 +10,26 @@
 
 namespace lats {
 
-namespace {
-/// A committed contiguous type of `width` doubles, freed with the scope.
-class DoubleUnit {
- public:
-  explicit DoubleUnit(int width) {
-    MPI_Type_contiguous(width, MPI_DOUBLE, &type_);
-    MPI_Type_commit(&type_);
-  }
-  ~DoubleUnit() { MPI_Type_free(&type_); }
-  DoubleUnit(const DoubleUnit&) = delete;
-  DoubleUnit& operator=(const DoubleUnit&) = delete;
-  MPI_Datatype get() const { return type_; }
-
- private:
-  MPI_Datatype type_ = MPI_DATATYPE_NULL;
-};
-}  // namespace
-
 struct BlockExchange::Impl {
   MPI_Comm comm = MPI_COMM_NULL;
   PetscSF sf = nullptr;
   std::int64_t numIds = 0, begin = 0, end = 0, items = 0, slotsPerId = 1;
+  // Committed contiguous types of `width` doubles, made once per width: PetscSF keeps its
+  // communication buffers per unit type, so a fresh type per call would rebuild them.
+  mutable std::map<int, MPI_Datatype> units;
+  MPI_Datatype unit(int width) const {
+    if (width == 1) return MPI_DOUBLE;
+    auto it = units.find(width);
+    if (it != units.end()) return it->second;
+    MPI_Datatype t;
+    MPI_Type_contiguous(width, MPI_DOUBLE, &t);
+    MPI_Type_commit(&t);
+    units[width] = t;
+    return t;
+  }
   ~Impl() {
     if (sf) PetscSFDestroy(&sf);
+    for (auto& [width, t] : units) MPI_Type_free(&t);
   }
 };
 
@@ -93,15 +90,15 @@ std::int64_t BlockExchange::numItems() const { return impl_->items; }
 std::int64_t BlockExchange::slotsPerId() const { return impl_->slotsPerId; }
 
 void BlockExchange::toBlock(const double* items, int width, double* block) const {
-  const DoubleUnit unit(width);
-  LATS_PETSC_CALL(PetscSFReduceBegin(impl_->sf, unit.get(), items, block, MPI_REPLACE));
-  LATS_PETSC_CALL(PetscSFReduceEnd(impl_->sf, unit.get(), items, block, MPI_REPLACE));
+  const MPI_Datatype unit = impl_->unit(width);
+  LATS_PETSC_CALL(PetscSFReduceBegin(impl_->sf, unit, items, block, MPI_REPLACE));
+  LATS_PETSC_CALL(PetscSFReduceEnd(impl_->sf, unit, items, block, MPI_REPLACE));
 }
 
 void BlockExchange::fromBlock(const double* block, int width, double* items) const {
-  const DoubleUnit unit(width);
-  LATS_PETSC_CALL(PetscSFBcastBegin(impl_->sf, unit.get(), block, items, MPI_REPLACE));
-  LATS_PETSC_CALL(PetscSFBcastEnd(impl_->sf, unit.get(), block, items, MPI_REPLACE));
+  const MPI_Datatype unit = impl_->unit(width);
+  LATS_PETSC_CALL(PetscSFBcastBegin(impl_->sf, unit, block, items, MPI_REPLACE));
+  LATS_PETSC_CALL(PetscSFBcastEnd(impl_->sf, unit, block, items, MPI_REPLACE));
 }
 
 std::vector<int> BlockExchange::counts() const {

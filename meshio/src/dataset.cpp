@@ -414,6 +414,27 @@ std::vector<std::int64_t> ownedIds(const Mesh& points) {
   return std::vector<std::int64_t>(ids.data(), ids.data() + points.ownedSize());
 }
 
+/// The exchange of the points last seen, so that the snapshots of one mesh share one
+/// (setting up a PetscSF communicates): rebuilt when the owned ids or the point count change
+/// on any rank. Collective.
+class ExchangeCache {
+ public:
+  const Exchange& get(MPI_Comm comm, std::int64_t numPoints, std::vector<std::int64_t> ids) {
+    const bool same = exchange_ != nullptr && numPoints == numPoints_ && ids == ids_;
+    if (!Comm(comm).all(same)) {
+      exchange_ = std::make_unique<Exchange>(comm, numPoints, ids);
+      numPoints_ = numPoints;
+      ids_ = std::move(ids);
+    }
+    return *exchange_;
+  }
+
+ private:
+  std::unique_ptr<Exchange> exchange_;
+  std::int64_t numPoints_ = -1;
+  std::vector<std::int64_t> ids_;
+};
+
 /// Selects rows [lo, lo + rows) of a dataset whose point axis is `axis`: `prefix` fixes the
 /// leading indices (trajectory, time), the trailing extent is `width` (0: none).
 std::pair<Handle, Handle> rowSelection(hid_t dataset, std::vector<hsize_t> prefix, std::int64_t lo, std::int64_t rows,
@@ -571,6 +592,7 @@ struct DatasetWriter::Impl {
   bool hasCells = false;
   CellShapes cells;  // all cells in file order, on rank 0
   std::int64_t cellVertices = 0, topologyLength = 0;
+  ExchangeCache exchanges;
 
   void open() {
     Handle fapl = fileAccess(comm);
@@ -935,7 +957,7 @@ void DatasetWriter::writeSnapshot(std::int64_t trajectory, std::int64_t timeInde
   LATS_CHECK_COLLECTIVE(I.comm, points.globalSize() == I.numPoints, ErrorKind::DimensionMismatch,
                         I.path << ": a snapshot on " << points.globalSize() << " points; expected all " << I.numPoints
                                << " points of the dataset");
-  const Exchange ex(I.comm, I.numPoints, ownedIds(points));
+  const Exchange& ex = I.exchanges.get(I.comm, I.numPoints, ownedIds(points));
   const auto rows = ex.toRows(buf.data(), I.nc);
   collective(I.comm, [&] {
     auto [mem, file] = rowSelection(I.fields, {static_cast<hsize_t>(trajectory), static_cast<hsize_t>(timeIndex)},
@@ -1028,6 +1050,7 @@ struct DatasetReader::Impl {
   Stored stored;
   std::vector<bool> complete;
   Handle file, fields;
+  ExchangeCache exchanges;
 };
 
 DatasetReader::DatasetReader(MPI_Comm comm, const std::string& path) : impl_(std::make_unique<Impl>()) {
@@ -1170,7 +1193,7 @@ Field DatasetReader::read(const Mesh& points, std::int64_t trajectory, std::int6
   checkPointIds(points, I.stored.numPoints, I.path);
   Field out(h.equation, points.ownedSize(), h.components, Location::Point);
   std::vector<double> buf(std::max<std::int64_t>(points.ownedSize() * nc, 1));
-  const Exchange ex(I.comm, I.stored.numPoints, ownedIds(points));
+  const Exchange& ex = I.exchanges.get(I.comm, I.stored.numPoints, ownedIds(points));
   std::vector<double> rows(std::max<std::int64_t>(ex.rows(), 1) * nc);
   collective(I.comm, [&] {
     auto [mem, file] = rowSelection(I.fields, {static_cast<hsize_t>(trajectory), static_cast<hsize_t>(timeIndex)},
