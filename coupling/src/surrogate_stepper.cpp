@@ -173,7 +173,21 @@ StepResult SurrogateStepper::doStep(State& state, double dt) {
     return r;
   }
   synchronized_ = false;
-  if (settings_.decodeEvery > 0 && rollout_->stepsSinceEncode() % settings_.decodeEvery == 0) synchronize(state);
+  if (settings_.decodeEvery > 0 && rollout_->stepsSinceEncode() % settings_.decodeEvery == 0) {
+    // The decoded state is checked before it reaches the fields: a decoder that turns a
+    // finite latent state into non-finite values fails the step (fields untouched).
+    if (!rollout_->decodeChecked(state)) {
+      rollout_->restore();
+      synchronized_ = true;
+      r.status = StepStatus::Diverged;
+      r.reason = "the surrogate's decoded state has non-finite values after the step from t = " +
+                 std::to_string(state.time());
+      r.dtNext = modelDt_;
+      return r;
+    }
+    if (!hostReports_) lastChecksum_ = checksum(state);
+    synchronized_ = true;
+  }
   ++stepsTaken_;
   r.dtTaken = modelDt_;
   r.dtNext = modelDt_;

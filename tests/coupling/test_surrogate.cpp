@@ -535,4 +535,25 @@ TEST(Hybrid, ErrorControlRollsBackToClassicalWhenATrustIndicatorTrips) {
       << conserved.switches()[0].reason;
 }
 
+// A latent state the decoder turns into non-finite values (finite, but far outside anything
+// the model saw): the checked decode writes nothing and says so on every rank, and a step
+// from it fails (Diverged) with the fields and the latent window as they were.
+TEST(Surrogate, NonFiniteDecodedValuesNeverReachTheFields) {
+  auto plex = intervalMesh(MPI_COMM_WORLD);
+  auto state = initialState(*plex->mesh());
+  SurrogateStepper stepper(settings());
+  stepper.setUp(plex->mesh(), state);
+  auto z = stepper.rollout().latentState();
+  for (auto& v : z) v = (v >= 0 ? 1.0 : -1.0) * 1e30;
+  stepper.rollout().setLatentState(z);
+  const auto window = stepper.rollout().latentState();  // z in the model's float32
+  const auto before = byId(*plex->mesh(), state);
+  EXPECT_FALSE(stepper.rollout().decodeChecked(state));
+  EXPECT_EQ(byId(*plex->mesh(), state), before);
+  const auto r = stepper.step(state, kDt);
+  EXPECT_EQ(r.status, lats::StepStatus::Diverged) << r.reason;
+  EXPECT_EQ(byId(*plex->mesh(), state), before);
+  EXPECT_EQ(stepper.rollout().latentState(), window);
+}
+
 }  // namespace

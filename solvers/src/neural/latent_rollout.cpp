@@ -393,7 +393,11 @@ void LatentRollout::restore() {
   impl_->stepCount = impl_->saved.stepCount;
 }
 
-void LatentRollout::decode(State& state) const {
+void LatentRollout::decode(State& state) const { decodeInto(state, false); }
+
+bool LatentRollout::decodeChecked(State& state) const { return decodeInto(state, true); }
+
+bool LatentRollout::decodeInto(State& state, bool check) const {
   auto& I = *impl_;
   LATS_CHECK(hasLatent(), ConfigurationError, "surrogate: decode before any state was encoded (reset())");
   c10::InferenceMode guard;
@@ -402,7 +406,10 @@ void LatentRollout::decode(State& state) const {
   const auto out = I.cp.model->decode(last, I.coords.expand({E, -1, -1}));  // (E, owned, C) normalised
   // One member: its decoded values go straight into the fields. An ensemble: their mean (in
   // float64, of the normalised values, which de-normalisation maps linearly).
-  I.writeFields(E == 1 ? out[0] : out.to(torch::kFloat64).mean(0), state);
+  const auto values = E == 1 ? out[0] : out.to(torch::kFloat64).mean(0);
+  if (check && !Comm(I.mesh->comm()).all(torch::isfinite(values).all().item<bool>())) return false;
+  I.writeFields(values, state);
+  return true;
 }
 
 std::vector<double> LatentRollout::decodeMember(std::int64_t member) const {

@@ -118,6 +118,9 @@ class LatentRollout {
   /// Writes the mean over the members, decoded at the owned entities, into the model's
   /// fields of `state` (ghost entries are left alone). Not collective.
   void decode(State& state) const;
+  /// decode(), unless the decoded values are non-finite on any rank: then nothing is written
+  /// and the result is false on every rank. Collective.
+  bool decodeChecked(State& state) const;
   /// Member `member` decoded at the owned entities, (owned x total components) row-major.
   std::vector<double> decodeMember(std::int64_t member) const;
   /// Values per member of the latent state (the whole history window): history x tokens x
@@ -143,6 +146,7 @@ class LatentRollout {
   std::vector<double> spread() const;
 
  private:
+  bool decodeInto(State& state, bool check) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
