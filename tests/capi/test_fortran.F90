@@ -1,15 +1,36 @@
 ! The C API from Fortran through the lats_f module: a Burgers model steps a Fortran array in
-! place on 1 or 2 ranks; status and an error message come back. Usage: test_fortran MODEL_DIR
+! place on 1 or 2 ranks; status and an error message come back; the host's own step function
+! (lats_session_set_host_step) is the session's "classical" stepper. Usage: test_fortran MODEL_DIR
+module host_decay
+  use, intrinsic :: iso_c_binding
+  implicit none
+contains
+  ! The host's step: u <- u exp(-dt) on the context's number of values.
+  integer(c_int) function decay(context, time, dt, values) bind(C)
+    type(c_ptr), value :: context
+    real(c_double), value :: time, dt
+    type(c_ptr), intent(in) :: values(*)
+    integer(c_int), pointer :: m
+    real(c_double), pointer :: v(:)
+    call c_f_pointer(context, m)
+    call c_f_pointer(values(1), v, [m])
+    v = v * exp(-dt)
+    decay = 0
+  end function
+end module
+
 program test_fortran
   use, intrinsic :: iso_c_binding
   use mpi
   use lats_f
+  use host_decay
   implicit none
   integer, parameter :: n = 32
   type(c_ptr) :: s
   integer :: ierr, rank, size, first, last, i, failures
   character(len=64) :: path
-  real(c_double), allocatable, target :: x(:), u(:), u0(:)
+  real(c_double), allocatable, target :: x(:), u(:), u0(:), expected(:)
+  integer(c_int), target :: nlocal
   real(c_double) :: taken, t
   integer(c_int64_t) :: steps
   integer(c_int) :: status
@@ -57,6 +78,21 @@ program test_fortran
   call check(index(lats_message(s), "model's time step") > 0, "message: "//lats_message(s))
   call check(lats_session_destroy(s) == LATS_OK, "destroy")
   call check(.not. c_associated(s), "destroy sets the handle to NULL")
+  ! The host's own step from Fortran: two steps of "classical" = two decays, exactly.
+  u = u0
+  expected = u0 * exp(-0.05d0)
+  expected = expected * exp(-0.05d0)
+  nlocal = int(last - first, c_int)
+  call check(lats_session_create_f(MPI_COMM_WORLD, ""//c_null_char, s) == LATS_OK, "create (host step)")
+  call check(lats_session_set_points(s, 1_c_int, int(last - first, c_int64_t), x) == LATS_OK, "points")
+  call check(lats_session_add_field(s, "u"//c_null_char, 1_c_int, u) == LATS_OK, "field")
+  call check(lats_session_set_host_step(s, c_funloc(decay), c_loc(nlocal)) == LATS_OK, "host step")
+  call check(lats_session_setup(s, "classical"//c_null_char) == LATS_OK, "setup classical: "//lats_message(s))
+  do i = 1, 2
+    call check(lats_session_step(s, 0.05d0, taken) == LATS_OK, "host step "//lats_message(s))
+  end do
+  call check(all(u == expected) .and. maxval(abs(u - u0)) > 1d-3, "two host steps through LaTS = two decays")
+  call check(lats_session_destroy(s) == LATS_OK, "destroy (host step)")
   call check(lats_finalize() == LATS_OK, "finalize")
   if (rank == 0) print '(a,i0,a)', "[fortran] ", failures, " failure(s)"
   call MPI_Finalize(ierr)
