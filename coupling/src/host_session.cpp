@@ -7,6 +7,7 @@
 #include "lats/core/error.hpp"
 #include "lats/coupling/assimilating_stepper.hpp"
 #include "lats/coupling/recorder.hpp"
+#include "lats/meshio/plex_mesh.hpp"
 #include "lats/solvers/assimilation/observations.hpp"
 
 namespace lats::coupling {
@@ -24,6 +25,10 @@ struct HostSession::Impl {
 
   std::unique_ptr<TimeStepper> make(const std::string& type) {
     if (type == "classical" && hostStepper) return hostStepper();
+    LATS_CHECK(type != "classical" || meshio::PlexMesh::of(*points) != nullptr, ConfigurationError,
+               "the stepper 'classical' (alone, or a hybrid's reference part) is the host's own step here, but the "
+               "host gave none and its points are not a LaTS finite-volume mesh; give the host's step "
+               "(lats_session_set_host_step in the C API) or use the stepper 'surrogate'");
     return timeSteppers().create(type);
   }
 

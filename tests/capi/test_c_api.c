@@ -339,7 +339,14 @@ int main(int argc, char** argv) {
     EXPECT(strstr(lats_session_last_error(s), "is a single run; give it members") != NULL, "%s",
            lats_session_last_error(s));
     lats_session_destroy(&s);
-    /* e. The host's step alone ("classical"); a failure restores the arrays. */
+    /* e. A hybrid without the host's step on a point cloud: refused, saying what to give. */
+    EXPECT(lats_session_create(MPI_COMM_WORLD, options, &s) == LATS_OK, "%s", lats_last_error());
+    lats_session_set_points(s, 1, n, x);
+    lats_session_add_field(s, "burgers", 1, u);
+    EXPECT(lats_session_setup(s, "hybrid") == LATS_ERR_CONFIGURATION, "hybrid without a host step");
+    EXPECT(strstr(lats_session_last_error(s), "lats_session_set_host_step") != NULL, "%s", lats_session_last_error(s));
+    lats_session_destroy(&s);
+    /* f. The host's step alone ("classical"); a failure restores the arrays. */
     s = hostSession(options, first, last, x, u, &m, "classical");
     m.failAt = 2;
     EXPECT(lats_session_step(s, 0.05, NULL) == LATS_OK, "%s", lats_session_last_error(s));
