@@ -5,12 +5,12 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/autograd.h>
-#include <torch/optim/lbfgs.h>
 
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 
+#include "assimilation/detail/latent_analysis.hpp"
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
 #include "lats/core/random.hpp"
@@ -352,23 +352,12 @@ void LatentRollout::advanceGuided(const GuidanceTarget& target) {
     auto x0 = sampled.slice(0, i, i + 1).detach();
     if (target.modelError > 0.0) {
       // Model error: the sample may lie off by N(0, modelError^2) per latent value. The
-      // member becomes the most probable state under that prior and the observations
-      // (a latent-space variational analysis with the decoder as observation operator).
-      const auto background = x0.detach();
-      auto z = background.clone().requires_grad_(true);
-      torch::optim::LBFGS opt(
-          std::vector<torch::Tensor>{z},
-          torch::optim::LBFGSOptions(1.0).max_iter(target.corrections).line_search_fn("strong_wolfe"));
-      const double tau2 = target.modelError * target.modelError;
-      auto closure = [&] {
-        opt.zero_grad();
-        const auto pred = model->decode(z, coords)[0].gather(1, idx).squeeze(1);
-        const auto j = 0.5 * ((yf - pred).pow(2) / var0f).sum() + 0.5 * (z - background).pow(2).sum() / tau2;
-        j.backward();
-        return j;
-      };
-      opt.step(closure);
-      x0 = z.detach();
+      // member becomes the most probable state under that prior and the observations (the
+      // assimilation's latent variational analysis, with the decoder at the sensors as
+      // observation operator).
+      x0 = assimilation::detail::latentVariationalAnalysis(
+          x0, [&](const torch::Tensor& z) { return model->decode(z, coords)[0].gather(1, idx).squeeze(1); }, yf,
+          var0f, target.modelError, target.corrections);
     }
     draws.push_back(x0);
   }
