@@ -6,6 +6,11 @@
 
 namespace lats::solvers::assimilation::detail {
 
+torch::Tensor observationLogLikelihood(const torch::Tensor& predicted, const torch::Tensor& y,
+                                       const torch::Tensor& variance, double gamma, double varianceScale) {
+  return -0.5 * ((y - predicted).pow(2) / (variance + gamma * varianceScale)).sum();
+}
+
 torch::Tensor latentVariationalAnalysis(const torch::Tensor& background,
                                         const std::function<torch::Tensor(const torch::Tensor&)>& observe,
                                         const torch::Tensor& y, const torch::Tensor& variance, double modelError,

@@ -343,7 +343,7 @@ void LatentRollout::advanceGuided(const GuidanceTarget& target) {
     const auto pred = model->decode(x0, coords.expand({x0.size(0), -1, -1}))
                           .gather(2, idx.view({1, m, 1}).expand({x0.size(0), m, 1}))
                           .squeeze(2);
-    return -0.5 * ((yf - pred).pow(2) / (var0f + target.gamma * varianceScale)).sum();
+    return assimilation::detail::observationLogLikelihood(pred, yf, var0f, target.gamma, varianceScale);
   };
   // Plain tensors (the window was made in inference mode, which autograd cannot record).
   const auto sampled = model->dynamics().advance(I.window.clone(), params, I.streams(), &guidance);

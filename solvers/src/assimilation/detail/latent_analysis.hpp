@@ -7,6 +7,13 @@
 
 namespace lats::solvers::assimilation::detail {
 
+/// The log-likelihood of observations y (variances `variance`) given the predicted values at
+/// the sensors, the variance widened by `gamma * varianceScale` (the denoiser's own
+/// uncertainty at the current noise level, for reconstruction guidance):
+///   -1/2 sum (y - predicted)^2 / (variance + gamma varianceScale).
+torch::Tensor observationLogLikelihood(const torch::Tensor& predicted, const torch::Tensor& y,
+                                       const torch::Tensor& variance, double gamma, double varianceScale);
+
 /// The most probable latent state z under the prior N(background, modelError^2) per value and
 /// observations y with variances `variance` seen through `observe(z)` (differentiable, the
 /// decoder at the sensors): minimises
