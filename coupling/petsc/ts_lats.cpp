@@ -355,9 +355,11 @@ PetscErrorCode setUp(TS ts) {
     if (!d->points) PetscCall(hostPoints(ts, d));
     std::string message;
     try {
-      if (d->mode != "classical") {
-        // The host's values carry the model's field name.
-        solvers::neural::LatentRollout probe(comm, SurrogateSettings::fromOptions().model);
+      const std::string model = SurrogateSettings::fromOptions().model;
+      if (d->mode != "classical" && !model.empty()) {
+        // The host's values carry the model's field name (without a model the stepper's own
+        // set-up says what is missing).
+        solvers::neural::LatentRollout probe(comm, model);
         d->field = probe.info().fieldNames.at(0);
       }
       d->session = std::make_unique<HostSession>(d->points);
