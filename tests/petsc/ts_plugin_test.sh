@@ -108,6 +108,9 @@ refused "unknown option -a_lats_mdoe. Did you mean -a_lats_mode?" ./two_ts -suff
 refused "unknown option -lats_mdoe. Did you mean -lats_mode?" ./ex13 -dll_append "$lib" -ts_type lats \
   -lats_mdoe surrogate -ts_max_steps 2
 echo "  misspelled -a_lats_mdoe (two_ts) and -lats_mdoe (ex13) are refused with the closest name"
+refused "surrogate stepper: no model; give the checkpoint directory" ./ex13 -dll_append "$lib" -ts_type lats \
+  -lats_mode surrogate -ts_max_steps 2
+echo "  -lats_mode surrogate without -lats_model says what is missing"
 # -lats_record writes the host's trajectory as a LaTS dataset: ex13 (DMDA points), every
 # 4th of 20 steps, last snapshot = the final solution; ex45 (DMPlex, P1 values on the free
 # vertices) whose exact solution x^2 + y^2 + 2t the recorded values match at the recorded points.
