@@ -71,9 +71,10 @@ void aromaStages() {
   nn::LatentModel model(d);
   const auto& c = model->description();
   const std::int64_t M = model->numTokens(), L = c.latentDim;
-  std::printf("bench_neural -lats_bench_aroma: %d torch threads; 32 tokens, width 128, latent 8, 4 heads, "
-              "12 frequencies, diffusion dynamics 128 x 4, 3 refinement steps\n\n",
-              at::get_num_threads());
+  std::printf(
+      "bench_neural -lats_bench_aroma: %d torch threads; 32 tokens, width 128, latent 8, 4 heads, "
+      "12 frequencies, diffusion dynamics 128 x 4, 3 refinement steps\n\n",
+      at::get_num_threads());
   std::printf("%-52s %12s\n", "stage", "time [ms]");
   {
     c10::InferenceMode inference;
@@ -101,9 +102,10 @@ void aromaStages() {
     auto a = torch::randn({1024, 1024}), b = torch::randn({1024, 1024});
     const double tMm = seconds([&] { torch::mm(a, b); }, 5);
     const double mmFlops = 2.0 * 1024 * 1024 * 1024;
-    std::printf("\nlatent step, batch 32: %.2f GFLOP/s; torch::mm 1024x1024 in the same process: %.2f GFLOP/s "
-                "(ratio %.2f)\n\n",
-                flops / tStep * 1e-9, mmFlops / tMm * 1e-9, (flops / tStep) / (mmFlops / tMm));
+    std::printf(
+        "\nlatent step, batch 32: %.2f GFLOP/s; torch::mm 1024x1024 in the same process: %.2f GFLOP/s "
+        "(ratio %.2f)\n\n",
+        flops / tStep * 1e-9, mmFlops / tMm * 1e-9, (flops / tStep) / (mmFlops / tMm));
   }
   model->train();
   const std::int64_t B = 16, N = 4096;

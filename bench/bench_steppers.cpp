@@ -142,9 +142,9 @@ int main(int argc, char** argv) {
     double mean = 0;
     for (int k = 0; k < steps; ++k)
       mean += lats::workflows::relativeL2(*plex->mesh(), runs[m].states[k].field(h.equation),
-                                         runs[0].states[k].field(h.equation));
+                                          runs[0].states[k].field(h.equation));
     const double end = lats::workflows::relativeL2(*plex->mesh(), runs[m].states.back().field(h.equation),
-                                                  runs[0].states.back().field(h.equation));
+                                                   runs[0].states.back().field(h.equation));
     if (world.rank() == 0)
       std::printf("| %s | %.4f | %.1f | %.1f | %.3e | %.3e | %s |\n", modes[m].name.c_str(), runs[m].wall,
                   steps * dt / runs[m].wall, runs[0].wall / runs[m].wall, end, mean / steps, runs[m].note.c_str());

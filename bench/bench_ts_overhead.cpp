@@ -179,10 +179,11 @@ int run(lats::Runtime& runtime) {
   });
 
   if (world.rank() == 0) {
-    std::printf("bench_ts_overhead: %s on a %lld x %lld DMDA (%lld points), %d rank(s), %lld steps per repeat, "
-                "fastest of %lld\n",
-                model.c_str(), static_cast<long long>(n), static_cast<long long>(n), static_cast<long long>(n * n),
-                world.size(), static_cast<long long>(steps), static_cast<long long>(repeats));
+    std::printf(
+        "bench_ts_overhead: %s on a %lld x %lld DMDA (%lld points), %d rank(s), %lld steps per repeat, "
+        "fastest of %lld\n",
+        model.c_str(), static_cast<long long>(n), static_cast<long long>(n), static_cast<long long>(n * n),
+        world.size(), static_cast<long long>(steps), static_cast<long long>(repeats));
     std::printf("  model's own encode + (step + decode) x %lld: %.4f s (%.2f ms per step)\n",
                 static_cast<long long>(steps), modelTime, 1e3 * modelTime / steps);
     std::printf("  TS type (TSStep, -lats_mode surrogate):      %.4f s  overhead %+.1f %%\n", tsTime,

@@ -33,9 +33,7 @@ struct BlockExchange::Impl {
   }
 };
 
-std::int64_t BlockExchange::blockBegin(std::int64_t numIds, int rank, int size) {
-  return numIds * rank / size;
-}
+std::int64_t BlockExchange::blockBegin(std::int64_t numIds, int rank, int size) { return numIds * rank / size; }
 
 BlockExchange::BlockExchange(MPI_Comm comm, std::int64_t numIds, const std::vector<std::int64_t>& ids,
                              const std::vector<std::int64_t>& slots, std::int64_t slotsPerId)

@@ -375,8 +375,7 @@ PetscErrorCode setUp(TS ts) {
         Vec work = d->work, backup = d->backup;
         const std::string field = d->field;
         const double hostDt = d->hostDt;
-        session.setHostStepper(
-            [=] { return std::make_unique<PetscTsStepper>(inner, work, backup, field, hostDt); });
+        session.setHostStepper([=] { return std::make_unique<PetscTsStepper>(inner, work, backup, field, hostDt); });
         session.setUp("hybrid");
       } else if (d->mode == "surrogate") {
         auto da = AssimilationSettings::fromOptions();
@@ -392,8 +391,7 @@ PetscErrorCode setUp(TS ts) {
             m->setFromOptions();
             return m;
           };
-          session.setUp(
-              std::make_unique<AssimilatingStepper>(members, da, solvers::assimilation::ObservationSeries{}));
+          session.setUp(std::make_unique<AssimilatingStepper>(members, da, solvers::assimilation::ObservationSeries{}));
         }
       }
       if (!d->record.empty())  // the initial state is the first snapshot
@@ -429,8 +427,7 @@ PetscErrorCode step(TS ts) {
     PetscCall(TSGetTime(d->inner, &ts->ptime));
     PetscCall(TSGetTimeStep(d->inner, &ts->time_step));
     if (d->session && reason >= 0)  // recording: the host's step
-      PetscCall(withSolution(ts, d, t0, ts->steps,
-                             [&](HostSession& session) { session.hostStep(ts->ptime - t0); }));
+      PetscCall(withSolution(ts, d, t0, ts->steps, [&](HostSession& session) { session.hostStep(ts->ptime - t0); }));
   } else {
     // A step of the session's stepper (surrogate, assimilating or hybrid) on the host's
     // array, in place; at least the model's time step.

@@ -151,9 +151,9 @@ class GuidedStrategy final : public AnalysisStrategy {
       report.priorMisfit = report.priorSpread = std::nan("");  // guided sampling has no separate forecast
       da::observationMisfit(hx, *obs, e.settings.ensembleSize, report.posteriorMisfit, report.posteriorSpread);
       e.analyses.emplace_back(now, report);
-      logInfo() << "assimilation: guided step " << e.analyses.size() << " to t = " << now << ", "
-                << report.observations << " observations, normalised misfit " << report.posteriorMisfit
-                << ", spread " << report.posteriorSpread;
+      logInfo() << "assimilation: guided step " << e.analyses.size() << " to t = " << now << ", " << report.observations
+                << " observations, normalised misfit " << report.posteriorMisfit << ", spread "
+                << report.posteriorSpread;
     }
     e.writeMean(host);
   }

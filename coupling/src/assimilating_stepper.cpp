@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "detail/ensemble.hpp"
 #include "lats/core/comm.hpp"
 #include "lats/core/error.hpp"
 #include "lats/core/log.hpp"
@@ -14,7 +15,6 @@
 #include "lats/coupling/hybrid_stepper.hpp"
 #include "lats/coupling/surrogate_stepper.hpp"
 #include "lats/meshio/plex_mesh.hpp"
-#include "detail/ensemble.hpp"
 #include "lats/solvers/assimilation/ensemble.hpp"
 #include "lats/solvers/assimilation/observation_operator.hpp"
 
@@ -28,8 +28,8 @@ const EnumOption kType{"da_type",
                        {"enkf", "letkf", "guided"},
                        "assimilation: stochastic EnKF, LETKF, or guided sampling of a diffusion surrogate"};
 const StringOption kAnalysis{"da_analysis", "",
-                            "assimilation: the analysis strategy (filter, latent_filter, guided; empty: from "
-                            "-lats_da_type and -lats_da_space)"};
+                             "assimilation: the analysis strategy (filter, latent_filter, guided; empty: from "
+                             "-lats_da_type and -lats_da_space)"};
 const EnumOption kSpace{"da_space",
                         "physical",
                         {"physical", "latent"},
@@ -293,9 +293,9 @@ void AssimilatingStepper::doSetUp(const Mesh& mesh, State& state) {
   I.targets.clear();
   if (I.strategy->needsTargets())
     for (const auto& b : I.series.batches) I.targets.push_back(I.guidanceTarget(state, b));
-  logInfo() << "assimilation: " << I.strategy->type() << " (" << I.settings.type << ") with " << N << " " << memberKind << " members (" << groups
-            << " group(s) of " << groupRanks << " rank(s)), " << I.series.batches.size() << " observation times, "
-            << I.series.totalSize() << " observations";
+  logInfo() << "assimilation: " << I.strategy->type() << " (" << I.settings.type << ") with " << N << " " << memberKind
+            << " members (" << groups << " group(s) of " << groupRanks << " rank(s)), " << I.series.batches.size()
+            << " observation times, " << I.series.totalSize() << " observations";
   I.strategy->setUp(I, state);
   I.writeMean(state);
   I.time = state.time();

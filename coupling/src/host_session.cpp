@@ -65,8 +65,8 @@ void HostSession::bindField(const std::string& name, int components, double* val
              "host session: field '" << name << "' with " << components << " components; expected at least 1");
   LATS_CHECK(componentNames.empty() || componentNames.size() == static_cast<std::size_t>(components),
              DimensionMismatchError,
-             "host session: field '" << name << "' with " << components << " components but "
-                                     << componentNames.size() << " component names");
+             "host session: field '" << name << "' with " << components << " components but " << componentNames.size()
+                                     << " component names");
   std::vector<std::string> names = componentNames;
   for (int c = 0; c < components && componentNames.empty(); ++c)
     names.push_back(components == 1 ? name : name + std::to_string(c));

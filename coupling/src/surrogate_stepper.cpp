@@ -180,8 +180,8 @@ StepResult SurrogateStepper::doStep(State& state, double dt) {
       rollout_->restore();
       synchronized_ = true;
       r.status = StepStatus::Diverged;
-      r.reason = "the surrogate's decoded state has non-finite values after the step from t = " +
-                 std::to_string(state.time());
+      r.reason =
+          "the surrogate's decoded state has non-finite values after the step from t = " + std::to_string(state.time());
       r.dtNext = modelDt_;
       return r;
     }

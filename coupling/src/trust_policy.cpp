@@ -159,8 +159,8 @@ class IndicatorPolicy final : public TrustPolicy {
     s.validate();
     LATS_CHECK(!spreadOnly_ || s.spreadTolerance > 0, InvalidValueError,
                "hybrid policy 'spread': -lats_hybrid_spread_tol " << s.spreadTolerance
-                                                                   << "; expected > 0 (the spread allowed, relative "
-                                                                      "to the field's RMS)");
+                                                                  << "; expected > 0 (the spread allowed, relative "
+                                                                     "to the field's RMS)");
     s_ = s;
   }
   void start(const TimeStepper& fast, const TimeStepper&) override {
@@ -203,8 +203,8 @@ class IndicatorPolicy final : public TrustPolicy {
       MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPI_DOUBLE, MPI_MAX, c.mesh.comm());
       const double rms = std::sqrt(a.sumSquares / std::max<double>(1.0, static_cast<double>(c.mesh.globalSize())));
       if (worst > s_.spreadTolerance * rms)
-        return "ensemble spread " + format(worst) + " exceeds " + format(s_.spreadTolerance) + " x RMS " +
-               format(rms) + " (-lats_hybrid_spread_tol)";
+        return "ensemble spread " + format(worst) + " exceeds " + format(s_.spreadTolerance) + " x RMS " + format(rms) +
+               " (-lats_hybrid_spread_tol)";
     }
     if (all && s_.residualEvery > 0 && (accepted_ + 1) % s_.residualEvery == 0) {
       if (const State* reference = c.reference()) {
@@ -270,14 +270,17 @@ TrustPolicy::~TrustPolicy() = default;
 Registry<TrustPolicy>& trustPolicies() {
   static Registry<TrustPolicy> registry = [] {
     Registry<TrustPolicy> r("hybrid trust policy");
-    r.add("schedule", "k fast steps, then m reference steps, repeated (-lats_hybrid_surrogate_steps, "
-                      "-lats_hybrid_classical_steps)",
+    r.add("schedule",
+          "k fast steps, then m reference steps, repeated (-lats_hybrid_surrogate_steps, "
+          "-lats_hybrid_classical_steps)",
           [] { return std::make_unique<SchedulePolicy>(); });
-    r.add("error", "every fast step judged by trust indicators (-lats_hybrid_*_tol, -lats_hybrid_residual_every); "
-                   "a trip rolls back and falls back to the reference",
+    r.add("error",
+          "every fast step judged by trust indicators (-lats_hybrid_*_tol, -lats_hybrid_residual_every); "
+          "a trip rolls back and falls back to the reference",
           [] { return std::make_unique<IndicatorPolicy>(false); });
-    r.add("spread", "every fast step judged by its ensemble spread (-lats_hybrid_spread_tol); a trip rolls back and "
-                    "falls back to the reference",
+    r.add("spread",
+          "every fast step judged by its ensemble spread (-lats_hybrid_spread_tol); a trip rolls back and "
+          "falls back to the reference",
           [] { return std::make_unique<IndicatorPolicy>(true); });
     return r;
   }();

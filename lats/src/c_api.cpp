@@ -79,8 +79,8 @@ void ensureRuntime() {
 int stepCode(lats_session s, const lats::StepResult& r) {
   s->lastStatus = r.status;
   if (r.ok()) return LATS_OK;
-  s->error = std::string("step from t = ") + std::to_string(s->host->state().time()) + " " +
-             lats::toString(r.status) + ": " + r.reason;
+  s->error = std::string("step from t = ") + std::to_string(s->host->state().time()) + " " + lats::toString(r.status) +
+             ": " + r.reason;
   return LATS_ERR_STEP_FAILED;
 }
 
@@ -275,8 +275,7 @@ int lats_session_advance(lats_session s, double to_time, double dt) {
 int lats_session_host_step(lats_session s, double dt) {
   if (!s) return gLastError = "lats_session_host_step: the session is NULL", LATS_ERR_INVALID_VALUE;
   return guarded(s, [&]() -> int {
-    LATS_C_REQUIRE(s->host != nullptr, LATS_ERR_CONFIGURATION,
-                   "lats_session_host_step: call lats_session_setup first");
+    LATS_C_REQUIRE(s->host != nullptr, LATS_ERR_CONFIGURATION, "lats_session_host_step: call lats_session_setup first");
     LATS_CHECK(dt > 0 && std::isfinite(dt), lats::InvalidValueError,
                "lats_session_host_step: dt = " << dt << "; expected a positive finite step");
     s->host->hostStep(dt);

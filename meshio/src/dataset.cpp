@@ -386,8 +386,7 @@ Handle creationProperties(const std::vector<hsize_t>& chunk, int level) {
 /// reads or writes one hyperslab: core's BlockExchange (one PetscSF). Collective to build.
 class Exchange {
  public:
-  Exchange(MPI_Comm comm, std::int64_t numPoints, const std::vector<std::int64_t>& ids)
-      : x_(comm, numPoints, ids) {}
+  Exchange(MPI_Comm comm, std::int64_t numPoints, const std::vector<std::int64_t>& ids) : x_(comm, numPoints, ids) {}
   /// This rank's rows of the file: [lo, lo + rows).
   std::int64_t lo() const { return x_.begin(); }
   std::int64_t rows() const { return x_.end() - x_.begin(); }

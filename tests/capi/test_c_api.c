@@ -61,8 +61,8 @@ static int hostDecay(void* context, double time, double dt, double* const* value
 }
 
 /* A session on points [first, last) whose "classical" stepper is hostDecay. */
-static lats_session hostSession(const char* options, int first, int last, double* x, double* u,
-                                struct HostModel* m, const char* stepper) {
+static lats_session hostSession(const char* options, int first, int last, double* x, double* u, struct HostModel* m,
+                                const char* stepper) {
   const int n = last - first;
   for (int i = 0; i < n; ++i) x[i] = (first + i + 0.5) / N;
   initial(u, x, n);
@@ -306,8 +306,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n; ++i) worst = fmax(worst, fabs(u[i] - expected[i]));
     printf("[c api] hybrid, error control, host step: %d host calls (%d on the host's array), |u - decay^4| = %.1e\n",
            m.calls, m.onHostArray, worst);
-    EXPECT(worst == 0.0 && m.calls == 4 && m.onHostArray == 2, "calls %d on array %d worst %g", m.calls,
-           m.onHostArray, worst);
+    EXPECT(worst == 0.0 && m.calls == 4 && m.onHostArray == 2, "calls %d on array %d worst %g", m.calls, m.onHostArray,
+           worst);
     lats_session_destroy(&s);
     /* b. Loose tolerances: every surrogate step is kept, the host is never called, and the
      * result is the plain surrogate's bit for bit. (Options stay in the database from one
@@ -323,8 +323,10 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n; ++i) worst = fmax(worst, fabs(u[i] - plain[i]));
     EXPECT(m.calls == 0 && worst == 0.0, "loose: %d host calls, differs from the surrogate by %g", m.calls, worst);
     /* c. A schedule of 1 surrogate + 1 host step: the host steps on its own array, once. */
-    snprintf(o, sizeof o, "%s -lats_hybrid_policy schedule -lats_hybrid_surrogate_steps 1 "
-             "-lats_hybrid_classical_steps 1", options);
+    snprintf(o, sizeof o,
+             "%s -lats_hybrid_policy schedule -lats_hybrid_surrogate_steps 1 "
+             "-lats_hybrid_classical_steps 1",
+             options);
     s = hostSession(o, first, last, x, u, &m, "hybrid");
     for (int k = 0; k < 2; ++k) EXPECT(lats_session_step(s, 0.05, NULL) == LATS_OK, "%s", lats_session_last_error(s));
     EXPECT(m.calls == 1 && m.onHostArray == 1, "schedule: %d host calls, %d on the array", m.calls, m.onHostArray);

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "burgers_diffusion_model.hpp"
 #include "lats/core/error.hpp"
 #include "lats/core/options.hpp"
 #include "lats/coupling/assimilating_stepper.hpp"
@@ -19,7 +20,6 @@
 #include "lats/solvers/classical/generator.hpp"
 #include "lats/solvers/neural/latent_rollout.hpp"
 #include "lats/solvers/neural/trainer.hpp"
-#include "burgers_diffusion_model.hpp"
 #include "test_support.hpp"
 
 namespace {

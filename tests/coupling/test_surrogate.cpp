@@ -339,8 +339,10 @@ TEST(Surrogate, BadInputIsAClearErrorOnEveryRank) {
                                         std::make_unique<lats::coupling::ClassicalStepper>(plex, "advection_diffusion"),
                                         lats::coupling::HybridSettings{});
     const auto m = lats::test::messageOf<lats::ModelMismatchError>([&] { other.setUp(mesh, adv); });
-    EXPECT_NE(m.find("the surrogate part evolves the field(s) 'burgers' but the classical part evolves 'advection_diffusion'"),
-              std::string::npos)
+    EXPECT_NE(
+        m.find(
+            "the surrogate part evolves the field(s) 'burgers' but the classical part evolves 'advection_diffusion'"),
+        std::string::npos)
         << m;
   }
   const auto m = lats::test::messageOf<lats::InvalidValueError>(

@@ -10,10 +10,10 @@
 #include <utility>
 #include <vector>
 
+#include "lats/core/log.hpp"
 #include "lats/coupling/analysis_strategy.hpp"
 #include "lats/coupling/assimilating_stepper.hpp"
 #include "lats/solvers/assimilation/ensemble.hpp"
-#include "lats/core/log.hpp"
 #include "lats/solvers/assimilation/observation_operator.hpp"
 
 namespace lats::coupling::detail {
@@ -44,7 +44,7 @@ struct Ensemble {
   std::string memberKind;
   State batchState;
   std::unique_ptr<AnalysisStrategy> strategy;
-  bool membersStale = false;  // the members' states lag the batched latent ensemble
+  bool membersStale = false;                             // the members' states lag the batched latent ensemble
   std::vector<solvers::neural::GuidanceTarget> targets;  // by batch index (strategies that need them)
   State layout;                                          // the members' fields (after setUp)
   double time = 0.0;                                     // the ensemble's time (after setUp)

@@ -183,12 +183,12 @@ void EnsembleExchange::scatter(const PointBlock& block, const std::vector<State*
   collective(I.comm, [&] {
     I.checkStates(states.size());
     for (const auto* s : states) I.checkState(*s);
-    LATS_CHECK(block.begin == I.begin && block.end == I.end && block.members == I.N &&
-                   block.components == I.C && block.values.size() == static_cast<std::size_t>(block.size() * I.N * I.C),
+    LATS_CHECK(block.begin == I.begin && block.end == I.end && block.members == I.N && block.components == I.C &&
+                   block.values.size() == static_cast<std::size_t>(block.size() * I.N * I.C),
                DimensionMismatchError,
                "point block [" << block.begin << ", " << block.end << ") x " << block.members << " members x "
-                               << block.components << " components does not fit this exchange's block ["
-                               << I.begin << ", " << I.end << ") x " << I.N << " x " << I.C);
+                               << block.components << " components does not fit this exchange's block [" << I.begin
+                               << ", " << I.end << ") x " << I.N << " x " << I.C);
   });
   const std::int64_t n = I.mesh->size();
   std::vector<double> items(static_cast<std::size_t>(static_cast<std::int64_t>(states.size()) * n * I.C));

@@ -54,7 +54,7 @@ struct LatentRollout::Impl {
     std::vector<torch::Tensor> parts;
     for (const auto& name : info.fieldNames) parts.push_back(toTensor(state.field(name)).narrow(0, 0, n));
     const auto all = parts.size() == 1 ? parts[0] : torch::cat(parts, 1);  // (n, C) float64
-    std::string problem;  // the first non-finite value on this rank
+    std::string problem;                                                   // the first non-finite value on this rank
     const auto bad = torch::nonzero(torch::logical_not(torch::isfinite(all)));
     if (bad.size(0) > 0) {
       const std::int64_t i = bad[0][0].item<std::int64_t>(), k = bad[0][1].item<std::int64_t>();
@@ -356,8 +356,8 @@ void LatentRollout::advanceGuided(const GuidanceTarget& target) {
       // assimilation's latent variational analysis, with the decoder at the sensors as
       // observation operator).
       x0 = assimilation::detail::latentVariationalAnalysis(
-          x0, [&](const torch::Tensor& z) { return model->decode(z, coords)[0].gather(1, idx).squeeze(1); }, yf,
-          var0f, target.modelError, target.corrections);
+          x0, [&](const torch::Tensor& z) { return model->decode(z, coords)[0].gather(1, idx).squeeze(1); }, yf, var0f,
+          target.modelError, target.corrections);
     }
     draws.push_back(x0);
   }

@@ -41,7 +41,8 @@ std::map<std::string, double> parseParameterList(const std::string& text, const 
 /// dt larger than it takes the model's step (dtTaken, dtNext say so); a smaller one is
 /// Rejected with the reason. If the host changed the model's fields since the last step
 /// (detected by a checksum, collectively, unless the host reports its changes), the state
-/// is encoded afresh (a cold start of the history window). Non-finite decoded values give Diverged and leave the state unchanged.
+/// is encoded afresh (a cold start of the history window). Non-finite decoded values give Diverged and leave the state
+/// unchanged.
 class SurrogateStepper : public TimeStepper {
  public:
   SurrogateStepper() = default;

@@ -26,11 +26,11 @@ namespace lats::coupling {
 /// The parameters of the built-in policies (-lats_hybrid_*). A policy of your own may read
 /// options of its own in setFromOptions().
 struct HybridSettings {
-  std::string policy = "schedule";  ///< the trust policy (registry name)
-  std::string fast = "surrogate";   ///< the stepper tried first (registry name)
+  std::string policy = "schedule";      ///< the trust policy (registry name)
+  std::string fast = "surrogate";       ///< the stepper tried first (registry name)
   std::string reference = "classical";  ///< the stepper that is trusted (registry name)
-  std::int64_t surrogateSteps = 4;  ///< schedule: k fast steps ...
-  std::int64_t classicalSteps = 1;  ///< ... then m reference steps
+  std::int64_t surrogateSteps = 4;      ///< schedule: k fast steps ...
+  std::int64_t classicalSteps = 1;      ///< ... then m reference steps
   // Error control: each indicator is off when its tolerance is 0.
   double conservedTolerance = 0.0;  ///< relative change of a component's integral per step
   double boundTolerance = 0.25;     ///< relative growth of max |u| per step

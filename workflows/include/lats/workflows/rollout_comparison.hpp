@@ -24,7 +24,7 @@ struct RolloutSettings {
   std::string dataset;                     ///< initial states, parameters and reference (-lats_rollout_dataset)
   std::vector<std::int64_t> trajectories;  ///< which of its trajectories (-lats_rollout_trajectories; empty: all)
   std::vector<std::string> modes = {"classical", "surrogate", "hybrid"};  ///< -lats_rollout_modes
-  std::int64_t repeats = 1;  ///< runs per mode, the fastest is reported (-lats_rollout_repeats)
+  std::int64_t repeats = 1;         ///< runs per mode, the fastest is reported (-lats_rollout_repeats)
   coupling::HybridSettings hybrid;  ///< the hybrid's policy (-lats_hybrid_*)
   /// Directory for <mode>.h5 (predicted trajectories, with an XDMF sidecar), <mode>_final.pvtu
   /// (first trajectory at the last snapshot: reference, prediction, error), errors.csv and

@@ -27,7 +27,7 @@ struct TwinSettings {
   std::uint64_t seed = 101;      ///< truth: parameters and initial condition; the prior's comes from seed + 1
   bool sampleParameters = true;  ///< draw the truth's parameters (-lats_twin_sample_parameters; false: option values)
   std::vector<std::string> methods = {"free", "enkf_classical", "enkf_surrogate", "enkf_latent", "guided"};
-  std::string output;       ///< directory for per-time CSV files and twin.md (-lats_twin_output; empty: none)
+  std::string output;                 ///< directory for per-time CSV files and twin.md (-lats_twin_output; empty: none)
   coupling::AssimilationSettings da;  ///< ensemble size, filter type, inflation, localisation (-lats_da_*)
 
   /// From -lats_equation, -lats_twin_* and the assimilation options.
