@@ -208,6 +208,36 @@ ranks = np.abs(h2 - h1).max() / np.abs(h1).max()
 print(f"  ex13 hybrid 3+1: relative L2 error at t = 0.04 {eh:.4f} (surrogate alone {es:.4f}); 2 vs 1 rank {ranks:.1e}")
 assert eh < 0.1 and eh < es and ranks < 1e-5
 PY
+# The trained model exported as TorchScript (solvers/python/lats_torchscript.py) runs in the
+# TS type like the native one: surrogate, hybrid (error control) and LETKF modes, 1 and 2 ranks,
+# the same final solution as the native model to float32 round-off.
+/usr/bin/python3 "$src/solvers/python/lats_torchscript.py" loop-model loop-model-ts > export.log 2>&1 \
+  || { cat export.log; exit 1; }
+for np in 1 2; do
+  mpiexec -n "$np" --oversubscribe ./ex13 -dll_append "$lib" -ts_type lats -lats_mode surrogate \
+    -lats_model loop-model-ts -ts_dt 0.002 -ts_max_steps 20 -ts_view_solution binary:ts-surrogate$np.bin \
+    -lats_threads 1 > ts.log 2>&1 || { cat ts.log; exit 1; }
+  mpiexec -n "$np" --oversubscribe ./ex13 -dll_append "$lib" -ts_type lats -lats_mode hybrid -lats_model loop-model-ts \
+    -lats_hybrid_surrogate_steps 3 -lats_hybrid_classical_steps 1 -lats_classical_ts_type rk \
+    -lats_classical_ts_adapt_type none -ts_dt 0.002 -ts_max_steps 20 -ts_view_solution binary:ts-hybrid$np.bin \
+    -lats_threads 1 > ts.log 2>&1 || { cat ts.log; exit 1; }
+done
+mpiexec -n 2 --oversubscribe ./ex13 -dll_append "$lib" -ts_type lats -lats_mode surrogate -lats_model loop-model-ts \
+  -ts_dt 0.002 -ts_max_steps 20 -ts_view_solution binary:ts-da.bin -lats_threads 1 -lats_obs obs.csv \
+  -lats_ensemble_size 8 -lats_da_init_spread 0.2 > ts.log 2>&1 || { cat ts.log; exit 1; }
+grep -q "letkf analysis 20 at t = 0.04" ts.log || { cat ts.log; exit 1; }
+/usr/bin/python3 - <<'PY'
+import numpy as np
+from petsc_vec import read
+worst = 0.0
+for native, imported in [("surrogate1", "ts-surrogate1"), ("surrogate2", "ts-surrogate2"), ("hybrid1", "ts-hybrid1"),
+                         ("hybrid2", "ts-hybrid2"), ("da", "ts-da")]:
+    a, b = read(native + ".bin"), read(imported + ".bin")
+    rel = np.abs(a - b).max() / np.abs(a).max()
+    print(f"  ex13 {native}: TorchScript export vs native model, max relative difference {rel:.1e}")
+    worst = max(worst, rel)
+assert worst < 1e-5
+PY
 # The same loop on ex45 (DMPlex, P1 values on the 225 free vertices, implicit): record 40
 # beuler steps of 0.01 (every 2nd), train on the recording, then the unmodified ex45 in
 # surrogate and hybrid 3+1 mode (steps of 0.02) against the classical run on the same ranks

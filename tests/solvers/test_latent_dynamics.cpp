@@ -44,7 +44,7 @@ std::vector<std::uint64_t> streams(std::int64_t n, std::uint64_t first) {
 }  // namespace
 
 TEST(LatentDynamics, RegistryBuildsEachTypeFromItsDescription) {
-  EXPECT_EQ(nn::latentDynamics().names(), (std::vector<std::string>{"deterministic", "diffusion"}));
+  EXPECT_EQ(nn::latentDynamics().names(), (std::vector<std::string>{"deterministic", "diffusion", "torchscript"}));
   nn::ModelShape shape;
   shape.latentDim = 3;
   shape.numTokens = 4;

@@ -316,8 +316,8 @@ TEST(ComponentRegistries, EncodersAndDecodersAreBuiltByNameFromTheirDescriptions
   shape.spatialDim = 2;
   shape.numComponents = 3;
   shape.latentDim = 8;
-  EXPECT_EQ(nn::encoders().names(), (std::vector<std::string>{"cross_attention"}));
-  EXPECT_EQ(nn::decoders().names(), (std::vector<std::string>{"local_field"}));
+  EXPECT_EQ(nn::encoders().names(), (std::vector<std::string>{"cross_attention", "torchscript"}));
+  EXPECT_EQ(nn::decoders().names(), (std::vector<std::string>{"local_field", "torchscript"}));
   auto ec = nn::encoders().defaults("cross_attention").set("num_tokens", std::int64_t{6});
   auto enc = nn::encoders().create(ec, shape);
   EXPECT_EQ(enc->numTokens(), 6);

@@ -3,8 +3,11 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
+#include <string>
 
 #include "lats/core/error.hpp"
+#include "lats/solvers/neural/checkpoint.hpp"
 #include "lats/solvers/neural/latent_operator.hpp"
 #include "test_support.hpp"
 #include "tiny_model.hpp"
@@ -69,4 +72,103 @@ TEST(TorchScript, BadModelsAreRejectedWithReasons) {
               op->encode(torch::rand({1, 3, 2}), torch::Tensor());
             }).find("encode() failed"),
             std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------
+// A trained native checkpoint exported with solvers/python/lats_torchscript.py (ctest fixture
+// capi_model_ts: the Burgers model of the C API tests, history 2, parameter nu) loads as a
+// checkpoint of "torchscript" components and computes what the native model computes.
+
+namespace {
+const std::string kNative = LATS_TEST_BINARY_DIR "/capi/model";
+const std::string kExported = LATS_TEST_BINARY_DIR "/capi/model-ts";
+
+/// max |a - b| / max(1, max |b|).
+double relativeDifference(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b).abs().max().item<double>() / std::max(1.0, b.abs().max().item<double>());
+}
+}  // namespace
+
+TEST(TorchScript, ExportedCheckpointComputesWhatTheNativeModelComputes) {
+  auto native = nn::loadCheckpoint(kNative);
+  auto exported = nn::loadCheckpoint(kExported);
+  const auto& d = exported.description;
+  EXPECT_EQ(d.encoder.type(), "torchscript");
+  EXPECT_EQ(d.decoder.type(), "torchscript");
+  EXPECT_EQ(d.dynamics.type(), "torchscript");
+  EXPECT_EQ(d.history, 2);
+  EXPECT_EQ(d.numParameters, 1);
+  EXPECT_EQ(exported.model->numTokens(), native.model->numTokens());
+  EXPECT_EQ(exported.metadata.mean, native.metadata.mean);
+  EXPECT_EQ(exported.metadata.timeStep, native.metadata.timeStep);
+  EXPECT_FALSE(exported.model->trainable());
+  EXPECT_TRUE(native.model->trainable());
+
+  torch::manual_seed(7);
+  torch::NoGradGuard g;
+  const auto x = torch::rand({3, 200, 1}), u = torch::randn({3, 200, 1}), p = torch::randn({3, 1});
+  const auto z = native.model->encode(x, u);
+  const double encode = relativeDifference(exported.model->encode(x, u), z);
+  const double decode = relativeDifference(exported.model->decode(z, x), native.model->decode(z, x));
+  const auto window = torch::stack({z, 0.5 * z}, 1);
+  const double step = relativeDifference(exported.model->advance(window, p), native.model->advance(window, p));
+  std::printf(
+      "[torchscript] exported vs native, max |difference| / max(1, max |native|): encode %.2e, decode %.2e, "
+      "step %.2e\n",
+      encode, decode, step);
+  EXPECT_LT(encode, 1e-6);
+  EXPECT_LT(decode, 1e-6);
+  EXPECT_LT(step, 1e-6);
+
+  // Decoding in chunks gives the same values; a mask keeps the points it marks.
+  exported.model->decoder().setChunkSize(7);
+  EXPECT_TRUE(torch::equal(
+      exported.model->decode(z, x.narrow(1, 0, 20)),
+      torch::cat({exported.model->decode(z, x.narrow(1, 0, 7)), exported.model->decode(z, x.narrow(1, 7, 7)),
+                  exported.model->decode(z, x.narrow(1, 14, 6))},
+                 1)));
+  auto mask = torch::zeros({3, 200}, torch::kBool);
+  mask.narrow(1, 10, 50).fill_(true);
+  EXPECT_TRUE(torch::allclose(exported.model->encode(x, u, mask),
+                              exported.model->encode(x.narrow(1, 10, 50), u.narrow(1, 10, 50)), 1e-6, 1e-6));
+  mask[0][0] = true;  // entries keeping different numbers of points: encode() has no mask
+  EXPECT_NE(messageOf<lats::ModelMismatchError>([&] {
+              exported.model->encode(x, u, mask);
+            }).find("keep different numbers of points (50 to 51)"),
+            std::string::npos);
+}
+
+TEST(TorchScript, ExportedCheckpointRefusesWhatItCannotDo) {
+  auto exported = nn::loadCheckpoint(kExported);
+  // No training, no saving over its own files.
+  nn::DynamicsBatch batch;
+  EXPECT_NE(messageOf<lats::ModelMismatchError>([&] {
+              exported.model->dynamics().loss(batch);
+            }).find("cannot be trained in LaTS; train it in Python"),
+            std::string::npos);
+  const auto dir = lats::test::sharedTempDir(MPI_COMM_SELF, "ts-save");
+  EXPECT_NE(messageOf<lats::ModelMismatchError>([&] {
+              nn::saveCheckpoint(dir + "/copy", exported.model, exported.metadata);
+            }).find("copy the directory it was loaded from"),
+            std::string::npos);
+  // A model.json that does not describe the module: the load names both sizes.
+  std::string text;
+  {
+    std::ifstream in(kExported + "/model.json");
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const auto at = text.find("\"latent_dim\": ");
+  ASSERT_NE(at, std::string::npos);
+  const auto end = text.find_first_of(",\n", at);
+  std::string wrong = text.substr(0, at) + "\"latent_dim\": 3" + text.substr(end);
+  const auto bad = dir + "/bad";
+  ASSERT_EQ(lats::test::runCommand("mkdir -p " + bad + " && cp " + kExported + "/module.pt " + bad), 0);
+  std::ofstream(bad + "/model.json") << wrong;
+  auto m = messageOf<lats::FileFormatError>([&] { nn::loadCheckpoint(bad); });
+  EXPECT_NE(m.find("has latent_dim = "), std::string::npos) << m;
+  EXPECT_NE(m.find("but model.json describes 3"), std::string::npos) << m;
+  // A module file that is missing.
+  std::remove((bad + "/module.pt").c_str());
+  m = messageOf<lats::FileFormatError>([&] { nn::loadCheckpoint(bad); });
+  EXPECT_NE(m.find("as a TorchScript model"), std::string::npos) << m;
 }

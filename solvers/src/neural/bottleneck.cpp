@@ -12,6 +12,12 @@ torch::Tensor BottleneckOutput::kl() const {
 
 VariationalBottleneckImpl::VariationalBottleneckImpl(VariationalBottleneckOptions options)
     : options_(std::move(options)) {
+  if (options_.identity()) {
+    LATS_CHECK(options_.inputDim() == options_.latentDim(), ModelMismatchError,
+               "an identity bottleneck needs tokens as wide as the latent state: the encoder gives "
+                   << options_.inputDim() << " values per token, the latent dimension is " << options_.latentDim());
+    return;
+  }
   toMean_ = register_module("to_mean", torch::nn::Linear(options_.inputDim(), options_.latentDim()));
   toLogVariance_ = register_module("to_logvar", torch::nn::Linear(options_.inputDim(), options_.latentDim()));
   // Start nearly deterministic (sampling standard deviation about e^-3 = 0.05): with the
@@ -26,6 +32,12 @@ BottleneckOutput VariationalBottleneckImpl::forward(const torch::Tensor& x, bool
              "bottleneck: expected inputs with " << options_.inputDim() << " features in the last dimension, got "
                                                  << x.sizes());
   BottleneckOutput out;
+  if (options_.identity()) {
+    // A point mass (as far as the clamp below allows): sampling returns the mean.
+    out.mean = out.latent = x;
+    out.logVariance = torch::full_like(x, -30.0);
+    return out;
+  }
   out.mean = toMean_(x);
   out.logVariance = toLogVariance_(x).clamp(-30.0, 20.0);
   if (sample && noise.defined())

@@ -168,6 +168,9 @@ int64_t ModelMetadata::numComponents() const {
 
 void saveCheckpoint(const std::string& dir, LatentModel& model, const ModelMetadata& metadata) {
   const auto& c = model->description();
+  LATS_CHECK(model->trainable(), ModelMismatchError,
+             "this model runs an imported TorchScript module, which a LaTS checkpoint does not hold; copy the "
+             "directory it was loaded from (model.json and the module file) instead of saving it");
   LATS_CHECK(
       metadata.numComponents() == c.numComponents, ModelMismatchError,
       "checkpoint metadata lists " << metadata.numComponents() << " components but the model has " << c.numComponents);
@@ -264,7 +267,7 @@ Checkpoint loadCheckpoint(const std::string& dir) {
   }
 
   try {
-    cp.model = LatentModel(cp.description);
+    cp.model = LatentModel(cp.description, dir);
   } catch (const Error& e) {
     LATS_THROW(FileFormatError,
                "model checkpoint: '" << jsonPath << "' describes a model that cannot be built: " << e.what());
@@ -281,6 +284,12 @@ Checkpoint loadCheckpoint(const std::string& dir) {
                                    << " components in " << cp.metadata.spatialDim << "D with "
                                    << cp.metadata.mean.size() << " means and " << cp.metadata.std.size()
                                    << " standard deviations");
+  auto target = stateOf(*cp.model);
+  if (target.empty() && access(weightsPath.c_str(), F_OK) != 0) {
+    // Every component runs an imported module: there are no native weights to read.
+    cp.model->eval();
+    return cp;
+  }
   const std::string bytes = readFile(weightsPath, "the weights");
   c10::IValue value;
   try {
@@ -291,7 +300,6 @@ Checkpoint loadCheckpoint(const std::string& dir) {
   }
   LATS_CHECK(value.isGenericDict(), FileFormatError,
              "model checkpoint: '" << weightsPath << "' does not hold a {name: tensor} dictionary");
-  auto target = stateOf(*cp.model);
   std::vector<std::string> names;
   for (const auto& entry : target) names.push_back(entry.first);
   std::set<std::string> seen;

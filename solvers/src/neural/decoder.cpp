@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "detail/torchscript_module.hpp"
 #include "lats/core/error.hpp"
 
 namespace lats::solvers::neural {
@@ -30,6 +31,7 @@ Decoder::~Decoder() = default;
 ComponentRegistry<Decoder, const ModelShape&>& decoders() {
   static ComponentRegistry<Decoder, const ModelShape&> registry = [] {
     ComponentRegistry<Decoder, const ModelShape&> r("decoder");
+    detail::registerTorchScriptDecoder(r);
     r.add("local_field", "AROMA: query points' Fourier features attend to the (embedded) tokens, an MLP gives values",
           {kHidden, kDepth, headsSpec(), frequenciesSpec(), kChunk},
           [](const ComponentConfig& c, const ModelShape& shape) -> std::shared_ptr<Decoder> {

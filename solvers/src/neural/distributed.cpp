@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <limits>
+#include <vector>
 
 #include "lats/core/error.hpp"
 
@@ -13,6 +14,32 @@ void allReduceInPlace(torch::Tensor& t, MPI_Op op, MPI_Comm comm) {
   const MPI_Datatype type = t.scalar_type() == torch::kFloat64 ? MPI_DOUBLE : MPI_FLOAT;
   MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()), type, op, comm);
 }
+/// The (B, n_r, k) tensors of every rank, concatenated along dimension 1 in rank order.
+torch::Tensor allGatherPoints(const torch::Tensor& local, MPI_Comm comm) {
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  // Point-major so that each rank's block is contiguous: (n_r, B, k).
+  const auto send = local.permute({1, 0, 2}).contiguous();
+  const long long mine = send.numel();
+  std::vector<long long> counts(static_cast<std::size_t>(size));
+  MPI_Allgather(&mine, 1, MPI_LONG_LONG, counts.data(), 1, MPI_LONG_LONG, comm);
+  std::vector<int> recvCounts(counts.size()), displacements(counts.size());
+  long long total = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    LATS_CHECK(total + counts[r] <= std::numeric_limits<int>::max(), InvalidValueError,
+               "encoder: the points gathered for a TorchScript encoder exceed 2^31 values; encode on fewer points");
+    recvCounts[r] = static_cast<int>(counts[r]);
+    displacements[r] = static_cast<int>(total);
+    total += counts[r];
+  }
+  const std::int64_t perPoint = local.size(0) * local.size(2);
+  auto all = torch::empty({perPoint > 0 ? total / perPoint : 0, local.size(0), local.size(2)}, send.options());
+  const MPI_Datatype type = send.scalar_type() == torch::kFloat64 ? MPI_DOUBLE : MPI_FLOAT;
+  MPI_Allgatherv(send.data_ptr(), static_cast<int>(mine), type, all.data_ptr(), recvCounts.data(), displacements.data(),
+                 type, comm);
+  return all.permute({1, 0, 2}).contiguous();
+}
+
 }  // namespace
 
 EncoderPartial allReduce(const EncoderPartial& local, MPI_Comm comm) {
@@ -23,6 +50,9 @@ EncoderPartial allReduce(const EncoderPartial& local, MPI_Comm comm) {
   for (const auto& a : local.attention)
     if (!supported(a.max) || !supported(a.sumExp) || !supported(a.weighted))
       problem = "encoder statistics must be float32/float64 CPU tensors for the MPI reduction";
+  for (const auto& t : local.points)
+    if (!supported(t) || t.dim() != 3)
+      problem = "gathered encoder points must be (batch, points, k) float32/float64 CPU tensors";
   for (const auto& t : local.sums)
     if (!supported(t)) problem = "encoder statistics must be float32/float64 CPU tensors for the MPI reduction";
   agreeOnFailure(comm, problem, ErrorKind::InvalidValue, LATS_HERE);
@@ -45,6 +75,7 @@ EncoderPartial allReduce(const EncoderPartial& local, MPI_Comm comm) {
     allReduceInPlace(r, MPI_SUM, comm);
     out.sums.push_back(r);
   }
+  for (const auto& t : local.points) out.points.push_back(allGatherPoints(t, comm));
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <limits>
 
+#include "detail/torchscript_module.hpp"
 #include "lats/core/error.hpp"
 
 namespace lats::solvers::neural {
@@ -29,20 +30,24 @@ const HyperSpec kChunk = [] {
 Encoder::~Encoder() = default;
 
 EncoderPartial EncoderPartial::merge(const EncoderPartial& a, const EncoderPartial& b) {
-  LATS_CHECK(a.attention.size() == b.attention.size() && a.sums.size() == b.sums.size(), DimensionMismatchError,
-             "encoder statistics of different layouts cannot be merged ("
-                 << a.attention.size() << "+" << a.sums.size() << " vs " << b.attention.size() << "+" << b.sums.size()
-                 << " tensors)");
+  LATS_CHECK(
+      a.attention.size() == b.attention.size() && a.sums.size() == b.sums.size() && a.points.size() == b.points.size(),
+      DimensionMismatchError,
+      "encoder statistics of different layouts cannot be merged ("
+          << a.attention.size() << "+" << a.sums.size() << "+" << a.points.size() << " vs " << b.attention.size() << "+"
+          << b.sums.size() << "+" << b.points.size() << " tensors)");
   EncoderPartial out;
   for (std::size_t i = 0; i < a.attention.size(); ++i)
     out.attention.push_back(AttentionPartial::merge(a.attention[i], b.attention[i]));
   for (std::size_t i = 0; i < a.sums.size(); ++i) out.sums.push_back(a.sums[i] + b.sums[i]);
+  for (std::size_t i = 0; i < a.points.size(); ++i) out.points.push_back(torch::cat({a.points[i], b.points[i]}, 1));
   return out;
 }
 
 ComponentRegistry<Encoder, const ModelShape&>& encoders() {
   static ComponentRegistry<Encoder, const ModelShape&> registry = [] {
     ComponentRegistry<Encoder, const ModelShape&> r("encoder");
+    detail::registerTorchScriptEncoder(r);
     r.add("cross_attention", "AROMA: learned query tokens cross-attend to the points' Fourier features and values",
           {kTokens, kTokenDim, headsSpec(), frequenciesSpec(), kChunk},
           [](const ComponentConfig& c, const ModelShape& shape) -> std::shared_ptr<Encoder> {
@@ -96,7 +101,7 @@ EncoderPartial CrossAttentionEncoderImpl::emptyPartial(std::int64_t batch, const
   p.max = torch::full({batch, H, M, 1}, -std::numeric_limits<double>::infinity(), options);
   p.sumExp = torch::zeros({batch, H, M, 1}, options);
   p.weighted = torch::zeros({batch, H, M, Dh}, options);
-  return EncoderPartial{{p}, {}};
+  return EncoderPartial{{p}, {}, {}};
 }
 
 EncoderPartial CrossAttentionEncoderImpl::partial(const torch::Tensor& coords, const torch::Tensor& values,
@@ -136,7 +141,7 @@ EncoderPartial CrossAttentionEncoderImpl::partial(const torch::Tensor& coords, c
     acc = start == 0 ? p : AttentionPartial::merge(acc, p);
     if (n == 0) break;
   }
-  return EncoderPartial{{acc}, {}};
+  return EncoderPartial{{acc}, {}, {}};
 }
 
 torch::Tensor CrossAttentionEncoderImpl::finish(const EncoderPartial& merged) {

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "detail/dynamics_blocks.hpp"
+#include "detail/torchscript_module.hpp"
 #include "lats/core/random.hpp"
 #include "lats/solvers/neural/diffusion_refiner.hpp"
 #include "lats/solvers/neural/latent_transformer.hpp"
@@ -39,6 +40,7 @@ ComponentRegistry<LatentDynamics, const ModelShape&>& latentDynamics() {
     ComponentRegistry<LatentDynamics, const ModelShape&> r("latent dynamics");
     registerLatentTransformer(r);
     registerDiffusionRefiner(r);
+    detail::registerTorchScriptDynamics(r);
     return r;
   }();
   return registry;

@@ -5,7 +5,8 @@
 #include "lats/core/error.hpp"
 
 namespace lats::solvers::neural {
-LatentModelImpl::LatentModelImpl(ModelDescription description) : description_(std::move(description)) {
+LatentModelImpl::LatentModelImpl(ModelDescription description, std::string directory)
+    : description_(std::move(description)) {
   auto& d = description_;
   d.validate();
   ModelShape shape;
@@ -14,17 +15,26 @@ LatentModelImpl::LatentModelImpl(ModelDescription description) : description_(st
   shape.numParameters = d.numParameters;
   shape.latentDim = d.latentDim;
   shape.history = d.history;
+  shape.directory = std::move(directory);
   encoder_ = register_module("encoder", encoders().create(d.encoder, shape));
   shape.numTokens = encoder_->numTokens();
   shape.tokenDim = encoder_->tokenDim();
-  bottleneck_ = register_module("bottleneck",
-                                VariationalBottleneck(VariationalBottleneckOptions(shape.tokenDim, shape.latentDim)));
+  bottleneck_ = register_module(
+      "bottleneck",
+      VariationalBottleneck(
+          VariationalBottleneckOptions(shape.tokenDim, shape.latentDim).identity(!encoder_->variational())));
   decoder_ = register_module("decoder", decoders().create(d.decoder, shape));
   dynamics_ = register_module("dynamics", latentDynamics().create(d.dynamics, shape));
   // What the components say they are (the schema's defaults filled in).
   d.encoder = encoder_->config();
   d.decoder = decoder_->config();
   d.dynamics = dynamics_->config();
+}
+
+torch::Tensor LatentModelImpl::latentOf(const torch::Tensor& tokens) { return bottleneck_(tokens, false).mean; }
+
+bool LatentModelImpl::trainable() const {
+  return encoder_->trainable() && decoder_->trainable() && dynamics_->trainable();
 }
 
 BottleneckOutput LatentModelImpl::encodeVariational(const torch::Tensor& coords, const torch::Tensor& values,

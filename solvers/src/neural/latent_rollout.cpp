@@ -78,7 +78,7 @@ struct LatentRollout::Impl {
     const auto v = values(state);
     c10::InferenceMode guard;
     const auto tokens = encodeDistributed(cp.model->encoder(), coords, v, mesh->comm());
-    return cp.model->bottleneck()(tokens, false).mean;
+    return cp.model->latentOf(tokens);
   }
 
   torch::Tensor parameterTensor(std::int64_t batch) const {
@@ -251,7 +251,7 @@ void LatentRollout::resetMembers(const std::vector<const State*>& states) {
     c10::InferenceMode guard;
     const auto coords = impl_->coords.expand({impl_->members, -1, -1});
     const auto tokens = encodeDistributed(impl_->cp.model->encoder(), coords, values, impl_->mesh->comm());
-    z = impl_->cp.model->bottleneck()(tokens, false).mean;  // (E, M, L)
+    z = impl_->cp.model->latentOf(tokens);  // (E, M, L)
   }
   impl_->window = z.unsqueeze(1).expand({impl_->members, impl_->info.history, -1, -1}).contiguous();
   impl_->sinceEncode = 0;

@@ -674,6 +674,11 @@ struct Trainer {
                          << " for validation; lower -lats_train_validation or generate more trajectories");
     torch::manual_seed(s.seed);
     model = LatentModel(description());
+    LATS_CHECK(model->trainable(), ConfigurationError,
+               "train: the model has a component that runs an imported TorchScript module (encoder "
+                   << description().encoder.type() << ", decoder " << description().decoder.type() << ", dynamics "
+                   << description().dynamics.type() << "), which LaTS cannot train; train it in Python, or choose "
+                   << "native components (-lats_model_encoder, -lats_model_decoder, -lats_model_dynamics)");
     for (auto& p : model->named_parameters()) ema[p.key()] = p.value().detach().clone();
     statePath = s.output + "/training/state.pt";
     const bool resumed = loadState();

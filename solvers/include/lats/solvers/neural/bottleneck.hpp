@@ -15,6 +15,9 @@ struct VariationalBottleneckOptions {
   TORCH_ARG(int64_t, latentDim);
   /// Initial bias of the log-variance head (-6: standard deviation about 0.05).
   TORCH_ARG(double, initialLogVariance) = -6.0;
+  /// No bottleneck: the input is the latent (inputDim == latentDim, no weights), for
+  /// encoders whose tokens already are the latent state (Encoder::variational() false).
+  TORCH_ARG(bool, identity) = false;
 };
 
 struct BottleneckOutput {

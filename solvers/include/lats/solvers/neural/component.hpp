@@ -98,6 +98,9 @@ struct ModelShape {
   std::int64_t tokenDim = 64;      ///< width of the encoder's tokens (set by the encoder)
   std::int64_t latentDim = 16;     ///< values per latent token
   std::int64_t history = 1;        ///< latent states the dynamics sees
+  /// Where the model's files are (its checkpoint directory; empty: the working directory).
+  /// A component that reads a file named in its configuration resolves relative names here.
+  std::string directory;
 };
 
 /// Name -> (help, hyper-parameters, factory) of the components of one role, in the spirit of

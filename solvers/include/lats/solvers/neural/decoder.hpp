@@ -29,6 +29,8 @@ class Decoder : public torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& coords) = 0;
   /// Query points decoded per chunk (0: all at once): bounds memory, results do not depend on it.
   virtual void setChunkSize(std::int64_t points) = 0;
+  /// Whether LaTS can train it (false: an imported module, trained elsewhere).
+  virtual bool trainable() const { return true; }
 };
 
 /// Decoders by name: factories take the configuration and the model's shape (spatialDim,

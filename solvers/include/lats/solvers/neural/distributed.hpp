@@ -10,8 +10,8 @@ namespace lats::solvers::neural {
 
 /// Reduces encoder statistics over the ranks of `comm`: for each attention the global max of
 /// the logits, then the sums of the rescaled exponentials and weighted values; plain sums are
-/// summed. Every rank gets the statistics of the union of all ranks' points. Tensors must be
-/// float64 or float32 CPU tensors of equal shape on every rank. Collective.
+/// summed; gathered points are concatenated in rank order. Every rank gets the statistics of the union of all ranks'
+/// points. Tensors must be float64 or float32 CPU tensors of equal shape on every rank. Collective.
 EncoderPartial allReduce(const EncoderPartial& local, MPI_Comm comm);
 
 /// Tokens of the union of every rank's points, for any encoder: each rank passes its own

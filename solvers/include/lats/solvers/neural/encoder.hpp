@@ -25,6 +25,10 @@ namespace lats::solvers::neural {
 struct EncoderPartial {
   std::vector<AttentionPartial> attention;
   std::vector<torch::Tensor> sums;
+  /// The points themselves (e.g. coordinates (B, n, d) and values (B, n, c)), for encoders
+  /// that need every point at once (an imported TorchScript module): concatenated along the
+  /// point dimension (1) by merge() and gathered from every rank by allReduce(), in rank order.
+  std::vector<torch::Tensor> points;
   /// The statistics of the union of two disjoint point sets with the same layout.
   static EncoderPartial merge(const EncoderPartial& a, const EncoderPartial& b);
 };
@@ -41,6 +45,11 @@ class Encoder : public torch::nn::Module {
   virtual std::int64_t numTokens() const = 0;
   /// Width of the tokens finish() returns.
   virtual std::int64_t tokenDim() const = 0;
+  /// Whether the tokens pass through the model's variational bottleneck (false: finish()
+  /// returns the latent state itself and tokenDim() is the latent dimension).
+  virtual bool variational() const { return true; }
+  /// Whether LaTS can train it (false: an imported module, trained elsewhere).
+  virtual bool trainable() const { return true; }
   /// coords (B, N, spatialDim), values (B, N, components), mask (B, N) bool or undefined
   /// (false: ignored). Statistics of these points only.
   virtual EncoderPartial partial(const torch::Tensor& coords, const torch::Tensor& values,

@@ -9,6 +9,7 @@
 ///   deterministic  LatentTransformer: z_next = z + f(window, parameters)
 ///   diffusion      DiffusionRefiner: AROMA's conditional diffusion over the next state given
 ///                  the window, sampled by a registered Sampler (-lats_model_sampler)
+///   torchscript    the step() of an imported TorchScript module (doc/torchscript.md)
 /// A new family adds a class derived from LatentDynamics and one registration (see
 /// doc/architecture.md, "Adding a model family").
 
@@ -51,6 +52,8 @@ class LatentDynamics : public torch::nn::Module {
   virtual std::int64_t history() const = 0;
   /// Whether advance() draws random numbers (ensemble members then differ).
   virtual bool stochastic() const = 0;
+  /// Whether LaTS can train it (false: an imported module, trained elsewhere; loss() throws).
+  virtual bool trainable() const { return true; }
   /// Whether advance() accepts guidance (observations that steer the sample).
   virtual bool supportsGuidance() const { return false; }
   /// Next states (B, M, L) from windows (B, history, M, L) and parameters (B, P) or

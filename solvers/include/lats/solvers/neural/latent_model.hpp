@@ -25,7 +25,13 @@ namespace lats::solvers::neural {
 
 class LatentModelImpl : public torch::nn::Module {
  public:
-  explicit LatentModelImpl(ModelDescription description);
+  /// `directory`: where the model's files are (a checkpoint's directory), for components that
+  /// name a file in their configuration (torchscript).
+  explicit LatentModelImpl(ModelDescription description, std::string directory = {});
+  /// The latent state of encoder tokens: the bottleneck's mean (inference).
+  torch::Tensor latentOf(const torch::Tensor& tokens);
+  /// Whether every component can be trained in LaTS (false when one runs an imported module).
+  bool trainable() const;
   /// Latent means (B, numTokens, latentDim) of fields `values` (B, N, numComponents) at
   /// `coords` (B, N, spatialDim).
   torch::Tensor encode(const torch::Tensor& coords, const torch::Tensor& values, const torch::Tensor& mask = {});
