@@ -49,13 +49,18 @@ TEST(LatentDynamics, RegistryBuildsEachTypeFromItsDescription) {
   shape.latentDim = 3;
   shape.numTokens = 4;
   shape.history = 2;
-  for (const auto& name : nn::latentDynamics().names()) {
+  for (const std::string name : {"deterministic", "diffusion"}) {
     auto config = nn::latentDynamics().defaults(name).set("dim", std::int64_t{16}).set("depth", std::int64_t{1});
     auto model = nn::latentDynamics().create(config, shape);
     EXPECT_EQ(model->type(), name);
     EXPECT_EQ(model->history(), 2);
     EXPECT_TRUE(model->config() == config) << name;  // what it writes is what built it
   }
+  // An imported dynamics needs its module (test_torchscript runs one).
+  EXPECT_NE(messageOf<lats::ConfigurationError>([&] {
+              nn::latentDynamics().create(nn::latentDynamics().defaults("torchscript"), shape);
+            }).find("the torchscript dynamics needs its module file"),
+            std::string::npos);
   EXPECT_NE(messageOf<lats::ConfigurationError>([&] {
               nn::latentDynamics().create(nn::ComponentConfig("difusion"), shape);
             }).find("unknown latent dynamics 'difusion'. Did you mean 'diffusion'?"),
