@@ -6,7 +6,7 @@
 # relative MSE (physical units, whole horizon) are printed by `lats train` as
 # "test ...: relative MSE reconstruction X, rollout Y".
 #
-#   bench/neural_accuracy.sh [advection|combined|gray_scott|gray_scott_continued|gray_scott_wide|gray_scott_deep|gray_scott_more|gray_scott_more_flat|all]
+#   bench/neural_accuracy.sh [advection|combined|gray_scott|gray_scott_diffusion|gray_scott_continued|gray_scott_wide|gray_scott_deep|gray_scott_more|gray_scott_more_flat|all]
 #
 # Every model: deterministic latent dynamics with a history of 2 states, trained on full
 # meshes (point fraction 1) with 2-step unrolled dynamics, batch and steps as below.
@@ -86,6 +86,17 @@ gray_scott() {
   train gray_scott 8000 3000 -lats_model_history 2 -lats_model_tokens 32 -lats_train_batch 8 -lats_train_validate_every 250
 }
 
+gray_scott_diffusion() {
+  # AROMA's diffusion refiner as the latent dynamics (4000 steps) on gray_scott's autoencoder
+  # (after gray_scott, whose model and data it uses); the test scores sample the refiner as
+  # the surrogate stepper does. Its output is the guided model of twin_experiment.sh gray_scott.
+  rm -rf "$OUT/gray_scott-diffusion-model"
+  mkdir -p "$OUT/gray_scott-diffusion-model"
+  cp "$OUT/gray_scott-model/model.json" "$OUT/gray_scott-model/weights.pt" "$OUT/gray_scott-diffusion-model/"
+  DATA=gray_scott train gray_scott-diffusion 8000 4000 -lats_train_stages dynamics -lats_model_dynamics diffusion \
+    -lats_model_history 2 -lats_model_tokens 32 -lats_train_batch 8 -lats_train_validate_every 1000
+}
+
 gray_scott_continued() {
   # 8000 + 4000 more steps from gray_scott's weights (-lats_train_init), peak learning rate
   # 5e-4 (the first run's autoencoder validation error had levelled off as its rate decayed).
@@ -135,6 +146,7 @@ case $case_name in
   advection) advection ;;
   combined) combined ;;
   gray_scott) gray_scott ;;
+  gray_scott_diffusion) gray_scott_diffusion ;;
   gray_scott_continued) gray_scott_continued ;;
   gray_scott_wide) gray_scott_wide ;;
   gray_scott_deep) gray_scott_deep ;;

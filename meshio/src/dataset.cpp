@@ -372,6 +372,7 @@ Handle creationProperties(const std::vector<hsize_t>& chunk, int level) {
     if (level > 0) {
       H5Pset_shuffle(dcpl);
       H5Pset_deflate(dcpl, static_cast<unsigned>(level));
+      H5Pset_fletcher32(dcpl);  // last: checksums the stored bytes, verified on every read
     }
   }
   if (level == 0) {
@@ -838,10 +839,16 @@ struct DatasetWriter::Impl {
                  N = static_cast<hsize_t>(numPoints), C = static_cast<hsize_t>(nc);
       auto copyWhole = [&](const char* name, hid_t type, const std::vector<hsize_t>& dims) {
         Handle src = checked(H5Dopen2(in, name, H5P_DEFAULT), H5Dclose, path, std::string("cannot open ") + name);
-        Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-        Handle dst = createDataset(out, name, type, dims, dcpl, path);
         hsize_t count = 1;
         for (auto d : dims) count *= d;
+        // One chunk with a Fletcher-32 checksum that HDF5 verifies on every read: a changed
+        // byte is a read error, not a wrong value.
+        Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+        if (count > 0) {
+          H5Pset_chunk(dcpl, static_cast<int>(dims.size()), dims.data());
+          H5Pset_fletcher32(dcpl);
+        }
+        Handle dst = createDataset(out, name, type, dims, dcpl, path);
         std::vector<double> buf(std::max<hsize_t>(count, 1));  // 8 bytes per value covers every type here
         if (count == 0) return;
         check(H5Dread(src, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), path, std::string("cannot read ") + name);

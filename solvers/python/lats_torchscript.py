@@ -20,6 +20,7 @@ import json
 import math
 import os
 import sys
+import zlib
 from typing import Dict, List, Optional
 
 import torch
@@ -297,6 +298,9 @@ def write_checkpoint(scripted, out_dir: str, description: Dict, module_file: str
     out["config"] = dict(sizes, encoder=component, decoder=component, dynamics=component)
     out["format"], out["format_version"] = "lats-model", FORMAT_VERSION
     out.setdefault("provenance", {})
+    # LaTS verifies the files model.json records a checksum of before it loads them.
+    with open(os.path.join(out_dir, module_file), "rb") as f:
+        out["checksums"] = {module_file: "crc32:%08x" % (zlib.crc32(f.read()) & 0xFFFFFFFF)}
 
     def write(p):
         with open(p, "w") as f:

@@ -34,6 +34,20 @@ TEST(Strings, SplitListTrimsAndSkipsEmptyItems) {
   EXPECT_TRUE(lats::splitList(" , ").empty());
 }
 
+TEST(Files, Crc32IsTheStandardOneAndCoversWholeFiles) {
+  const std::string check = "123456789";
+  EXPECT_EQ(lats::crc32(check.data(), check.size()), 0xCBF43926u);                         // the CRC-32 check value
+  EXPECT_EQ(lats::crc32(check.data() + 4, 5, lats::crc32(check.data(), 4)), 0xCBF43926u);  // in pieces
+  EXPECT_EQ(lats::crc32Text(0xCBF43926u), "crc32:cbf43926");
+  const std::string path = "files_crc_test_" + std::to_string(static_cast<long>(::getpid())) + ".bin";
+  std::string big(3 << 20, '\0');  // more than one read buffer
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7919u >> 3);
+  std::ofstream(path, std::ios::binary) << big;
+  EXPECT_EQ(lats::fileCrc32(path), lats::crc32(big.data(), big.size()));
+  std::remove(path.c_str());
+  EXPECT_THROW(lats::fileCrc32(path), lats::FileFormatError);
+}
+
 TEST(Files, AtomicWritesLeaveNothingWhenInterrupted) {
   const std::string path = "files_atomic_test_" + std::to_string(static_cast<long>(::getpid())) + ".txt";
   std::string used;

@@ -270,9 +270,29 @@ TEST(Checkpoint, BadFilesGetClearErrors) {
   EXPECT_NE(shapeMsg.find("but the configuration in model.json needs"), std::string::npos) << shapeMsg;
   spit(dir + "/model.json", good);
   const std::string weights = slurp(dir + "/weights.pt");
+  // model.json records the weights' checksum: a truncation or one flipped byte is refused
+  // before the weights are read, naming the file.
+  spit(dir + "/weights.pt", weights.substr(0, weights.size() / 3));
+  auto corrupt = messageOf<lats::FileFormatError>([&] { nn::loadCheckpoint(dir); });
+  EXPECT_NE(corrupt.find("'" + dir + "/weights.pt' is corrupt: its checksum is crc32:"), std::string::npos) << corrupt;
+  std::string flipped = weights;
+  flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x10);
+  spit(dir + "/weights.pt", flipped);
+  corrupt = messageOf<lats::FileFormatError>([&] { nn::loadCheckpoint(dir); });
+  EXPECT_NE(corrupt.find("is corrupt"), std::string::npos) << corrupt;
+  EXPECT_NE(corrupt.find("restore it or train again"), std::string::npos) << corrupt;
+  // A checkpoint written before checksums existed still loads; its truncated weights are
+  // caught by the reader.
+  const auto at = good.find("\"checksums\"");
+  ASSERT_NE(at, std::string::npos);
+  // (keys are sorted: "config" follows "checksums")
+  spit(dir + "/model.json", good.substr(0, at) + good.substr(good.find("\"config\"")));
+  spit(dir + "/weights.pt", weights);
+  EXPECT_NO_THROW(nn::loadCheckpoint(dir));
   spit(dir + "/weights.pt", weights.substr(0, weights.size() / 3));
   EXPECT_NE(messageOf<lats::FileFormatError>([&] { nn::loadCheckpoint(dir); }).find("truncated or corrupt"),
             std::string::npos);
+  spit(dir + "/model.json", good);
   auto bad = smallMetadata();
   bad.std.pop_back();
   EXPECT_NE(messageOf<lats::ModelMismatchError>([&] {

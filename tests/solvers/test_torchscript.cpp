@@ -170,5 +170,16 @@ TEST(TorchScript, ExportedCheckpointRefusesWhatItCannotDo) {
   // A module file that is missing.
   std::remove((bad + "/module.pt").c_str());
   m = messageOf<lats::FileFormatError>([&] { nn::loadCheckpoint(bad); });
-  EXPECT_NE(m.find("as a TorchScript model"), std::string::npos) << m;
+  EXPECT_NE(m.find("module.pt' is missing or unreadable; model.json lists it"), std::string::npos) << m;
+  // One changed byte in the module: refused by its checksum before TorchScript reads it.
+  std::string module;
+  {
+    std::ifstream in(kExported + "/module.pt", std::ios::binary);
+    module.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  module[module.size() / 2] = static_cast<char>(module[module.size() / 2] ^ 0x01);
+  std::ofstream(bad + "/module.pt", std::ios::binary) << module;
+  std::ofstream(bad + "/model.json") << text;
+  m = messageOf<lats::FileFormatError>([&] { nn::loadCheckpoint(bad); });
+  EXPECT_NE(m.find("module.pt' is corrupt: its checksum is crc32:"), std::string::npos) << m;
 }

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "lats/core/error.hpp"
+#include "lats/core/files.hpp"
 #include "lats/core/strings.hpp"
 #include "lats/core/version.hpp"
 
@@ -203,6 +204,7 @@ void saveCheckpoint(const std::string& dir, LatentModel& model, const ModelMetad
   for (const auto& [name, t] : stateOf(*model)) dict.insert(name, t.detach().cpu().contiguous());
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
   writeAtomically(dir + "/weights.pt", std::string(bytes.begin(), bytes.end()));
+  const std::string weightsCrc = crc32Text(lats::crc32(bytes.data(), bytes.size()));
 
   json fields = json::array();
   for (const auto& f : metadata.fields) fields.push_back({{"name", f.name}, {"components", f.components}});
@@ -221,7 +223,8 @@ void saveCheckpoint(const std::string& dir, LatentModel& model, const ModelMetad
                     {"coord_scale", metadata.coordScale},
                     {"parameter_mean", metadata.parameterMean},
                     {"parameter_std", metadata.parameterStd}}},
-                  {"provenance", provenance}};
+                  {"provenance", provenance},
+                  {"checksums", {{"weights.pt", weightsCrc}}}};
   writeAtomically(dir + "/model.json", j.dump(2) + "\n");
 }
 
@@ -233,6 +236,27 @@ Checkpoint loadCheckpoint(const std::string& dir) {
   } catch (const json::exception& e) {
     LATS_THROW(FileFormatError, "model checkpoint: '" << jsonPath << "' is not valid JSON (" << e.what()
                                                       << "); the file is corrupt or was not written by LaTS");
+  }
+  // Files whose checksum model.json records (written since 2026-12-03): a byte changed after
+  // the save is refused before anything is computed with it.
+  if (j.is_object() && j.contains("checksums")) {
+    const auto& sums = j.at("checksums");
+    LATS_CHECK(sums.is_object(), FileFormatError,
+               "model checkpoint: '" << jsonPath << "' has a 'checksums' entry that is not an object");
+    for (const auto& [name, value] : sums.items()) {
+      LATS_CHECK(value.is_string() && name.find('/') == std::string::npos && name != ".." && !name.empty(),
+                 FileFormatError,
+                 "model checkpoint: '" << jsonPath << "' has a malformed checksum entry '" << name << "'");
+      const std::string path = dir + "/" + name;
+      LATS_CHECK(access(path.c_str(), R_OK) == 0, FileFormatError,
+                 "model checkpoint: '" << path << "' is missing or unreadable; model.json lists it as part of the "
+                                       << "checkpoint (copy the whole directory)");
+      const std::string actual = crc32Text(fileCrc32(path)), recorded = value.get<std::string>();
+      LATS_CHECK(actual == recorded, FileFormatError,
+                 "model checkpoint: '" << path << "' is corrupt: its checksum is " << actual << " but model.json "
+                                       << "records " << recorded
+                                       << " (the file changed after it was saved; restore it or train again)");
+    }
   }
   Checkpoint cp;
   int version = 0;
