@@ -14,7 +14,8 @@ From Python, `write_checkpoint(scripted, out_dir, ...)` wraps a module of your o
 documented attributes and methods.
 
 Needs PyTorch (Debian: python3-torch). The network mirrors solvers/src/neural/*.cpp operation
-by operation, so outputs agree with the native model to float32 round-off.
+by operation, so outputs agree with the native model bit for bit with the same torch build
+(float32 round-off otherwise).
 """
 import json
 import math

@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <torch/torch.h>
 
 #include <map>
@@ -40,8 +41,14 @@ std::shared_ptr<ScriptedModule> ScriptedModule::load(const std::string& path) {
 std::shared_ptr<ScriptedModule> ScriptedModule::shared(const std::string& path) {
   static std::mutex mutex;
   static std::map<std::string, std::weak_ptr<ScriptedModule>> loaded;
+  // One load per file version: a module rewritten in place (a new export) is loaded again.
   char resolved[PATH_MAX];
-  const std::string key = realpath(path.c_str(), resolved) ? std::string(resolved) : path;
+  std::string key = realpath(path.c_str(), resolved) ? std::string(resolved) : path;
+  struct stat info {};
+  if (stat(path.c_str(), &info) == 0)
+    key += "|" + std::to_string(static_cast<long long>(info.st_mtim.tv_sec)) + "." +
+           std::to_string(static_cast<long long>(info.st_mtim.tv_nsec)) + "|" +
+           std::to_string(static_cast<long long>(info.st_size));
   std::lock_guard<std::mutex> lock(mutex);
   if (auto existing = loaded[key].lock()) return existing;
   auto module = load(path);
