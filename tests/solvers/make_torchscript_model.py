@@ -5,6 +5,7 @@
 good.pt: encode = mean of the values over the points (one token), decode = that token at
 every query point, step = 0.5 * latent. Exact, so the C++ test can check every call.
 no_step.pt: the same without step (the loader must reject it).
+wrong_tokens.pt: good.pt claiming num_tokens 2 and latent_dim 3 (encode returns 1 token).
 """
 import sys
 
@@ -62,4 +63,21 @@ class NoStep(torch.nn.Module):
 out = sys.argv[1]
 torch.jit.script(MeanField()).save(out + "/good.pt")
 torch.jit.script(NoStep()).save(out + "/no_step.pt")
+
+
+
+class WrongTokens(MeanField):
+    """MeanField with the attributes of a checkpoint component, claiming 2 tokens while
+    encode() returns 1: LaTS must name the shape it got and the one it expected."""
+
+    latent_dim: int
+    num_tokens: int
+
+    def __init__(self):
+        super().__init__()
+        self.latent_dim = 3
+        self.num_tokens = 2
+
+
+torch.jit.script(WrongTokens()).save(out + "/wrong_tokens.pt")
 print("ok")

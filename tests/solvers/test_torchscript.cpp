@@ -183,3 +183,34 @@ TEST(TorchScript, ExportedCheckpointRefusesWhatItCannotDo) {
   m = messageOf<lats::FileFormatError>([&] { nn::loadCheckpoint(bad); });
   EXPECT_NE(m.find("module.pt' is corrupt: its checksum is crc32:"), std::string::npos) << m;
 }
+
+TEST(TorchScript, ModulesThatDoNotFitTheirDescriptionAreNamed) {
+  const auto dir = makeModels();
+  // A checkpoint around a module of the test script: 2D points, 3 components, latent 3.
+  auto describe = [&](const std::string& name, const std::string& module) {
+    const auto d = dir + "/" + name;
+    EXPECT_EQ(lats::test::runCommand("mkdir -p " + d + " && cp " + dir + "/" + module + " " + d + "/module.pt"), 0);
+    std::ofstream(d + "/model.json") << R"({"format": "lats-model", "format_version": 2,
+  "config": {"spatial_dim": 2, "num_components": 3, "num_parameters": 0, "latent_dim": 3, "history": 1,
+    "encoder": {"type": "torchscript", "file": "module.pt"},
+    "decoder": {"type": "torchscript", "file": "module.pt"},
+    "dynamics": {"type": "torchscript", "file": "module.pt"}},
+  "fields": [{"name": "u", "components": ["a", "b", "c"]}], "spatial_dim": 2, "time_step": 0.1,
+  "normalization": {"mean": [0, 0, 0], "std": [1, 1, 1]}, "provenance": {}})";
+    return d;
+  };
+  // good.pt has no latent_dim: the load says which attribute is missing.
+  auto m = messageOf<lats::FileFormatError>([&] { nn::loadCheckpoint(describe("no_latent", "good.pt")); });
+  EXPECT_NE(m.find("lacks the integer attribute 'latent_dim'"), std::string::npos) << m;
+  // wrong_tokens.pt claims 2 tokens and returns 1: the call names both shapes.
+  auto cp = nn::loadCheckpoint(describe("wrong_tokens", "wrong_tokens.pt"));
+  EXPECT_EQ(cp.model->numTokens(), 2);
+  torch::NoGradGuard g;
+  m = messageOf<lats::ModelMismatchError>([&] { cp.model->encode(torch::rand({2, 5, 2}), torch::rand({2, 5, 3})); });
+  EXPECT_NE(m.find("encode() returned [2, 1, 3]; expected (2, 2, 3)"), std::string::npos) << m;
+  // Its decode and step are usable; guided sampling is not offered.
+  const auto z = torch::rand({1, 2, 3});
+  EXPECT_TRUE(torch::allclose(cp.model->advance(z), 0.5 * z));
+  EXPECT_FALSE(cp.model->dynamics().supportsGuidance());
+  EXPECT_FALSE(cp.model->dynamics().stochastic());
+}
