@@ -93,6 +93,49 @@ TEST(DiffusionRefiner, SeededSamplingIsReproducibleAndPerEntry) {
             std::string::npos);
 }
 
+TEST(DiffusionRefiner, IncrementTargetGeneratesOverTheLastState) {
+  // Two refiners with the same weights, one generating states, one increments: the same
+  // stream gives the same sample, which the increment refiner adds to the last state; its
+  // loss on targets t is the state refiner's on t - last (same draws).
+  auto make = [](const std::string& target) {
+    torch::manual_seed(5);
+    return nn::DiffusionRefiner(
+        nn::DiffusionRefinerOptions(4).dim(16).depth(1).numHeads(2).numTokens(5).history(2).target(target));
+  };
+  auto state = make("state"), increment = make("increment");
+  EXPECT_TRUE(increment->increment());
+  EXPECT_EQ(increment->config().text("target"), "increment");
+  torch::manual_seed(6);
+  const auto window = torch::randn({3, 2, 5, 4});
+  const auto last = window.select(1, 1);
+  EXPECT_TRUE(
+      torch::equal(increment->advance(window, {}, streams(3, 9)), last + state->advance(window, {}, streams(3, 9))));
+  const auto targets = torch::randn({3, 1, 5, 4});
+  auto batchOf = [&](const torch::Tensor& t) {
+    nn::DynamicsBatch b;
+    b.window = window;
+    b.targets = t;
+    b.generator = at::make_generator<at::CPUGeneratorImpl>(11);
+    b.globalBatch = 3;
+    return b;
+  };
+  EXPECT_EQ(increment->loss(batchOf(targets)).item<double>(),
+            state->loss(batchOf(targets - last.unsqueeze(1))).item<double>());
+  // Guidance judges the state the increment leads to: observing the last state itself pulls
+  // the increment towards zero.
+  const nn::Guidance towardsLast = [&](const torch::Tensor& x0, double varianceScale) {
+    return -0.5 * (x0 - last.slice(0, 0, 1)).pow(2).sum() / (1e-2 + varianceScale);
+  };
+  const auto free = increment->advance(window.slice(0, 0, 1), {}, {4});
+  const auto guided = increment->advance(window.slice(0, 0, 1), {}, {4}, &towardsLast);
+  EXPECT_LT((guided - last.slice(0, 0, 1)).norm().item<double>(), (free - last.slice(0, 0, 1)).norm().item<double>());
+  // An unknown target is named with the choices.
+  EXPECT_NE(messageOf<lats::ConfigurationError>([&] {
+              make("delta");
+            }).find("target 'delta' is unknown; give state or increment (-lats_model_refiner_target)"),
+            std::string::npos);
+}
+
 TEST(DiffusionRefiner, LearnsAConditionalMapAndEverySamplerSamplesIt) {
   // next = 0.5 * current + 0.2 exactly: the refiner must learn to sample (close to) it.
   torch::manual_seed(2);

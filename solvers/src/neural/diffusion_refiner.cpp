@@ -21,6 +21,17 @@ const HyperSpec kConditioning = declareHyper(
      "model: latent states of the window that condition the diffusion refiner (0: the whole window)", 0, 64});
 const HyperSpec kSampler = declareHyper({"sampler", "model_sampler", std::string("refine"),
                                          "model: sampler of the diffusion dynamics (refine, euler, heun, midpoint)"});
+const HyperSpec kTarget = [] {
+  HyperSpec s;
+  s.key = "target";
+  s.option = "model_refiner_target";
+  s.defaultValue = std::string("state");
+  s.help =
+      "model: what the diffusion refiner generates: state (the next latent state) or increment (next minus the "
+      "window's last state, as AROMA does for Burgers)";
+  s.legacyDefault = std::string("state");  // checkpoints written before the choice existed
+  return declareHyper(s);
+}();
 
 double sigmaAt(double level, int steps, double sigmaMin) { return std::pow(sigmaMin, level / steps); }
 double alphaAt(double sigma) { return std::sqrt(std::max(0.0, 1.0 - sigma * sigma)); }
@@ -68,7 +79,7 @@ void registerDiffusionRefiner(ComponentRegistry<LatentDynamics, const ModelShape
                "AROMA's conditional diffusion refiner over the next state given the window (v-prediction, "
                "minimum-noise levels), sampled per member by -lats_model_sampler",
                {detail::dynamicsDimSpec(), detail::dynamicsDepthSpec(), headsSpec(), kRefinementSteps, kSigmaMin,
-                kConditioning, kSampler},
+                kConditioning, kSampler, kTarget},
                [](const ComponentConfig& c, const ModelShape& shape) -> std::shared_ptr<LatentDynamics> {
                  return std::make_shared<DiffusionRefinerImpl>(DiffusionRefinerOptions(shape.latentDim)
                                                                    .dim(c.integer("dim"))
@@ -80,7 +91,8 @@ void registerDiffusionRefiner(ComponentRegistry<LatentDynamics, const ModelShape
                                                                    .numTokens(shape.numTokens)
                                                                    .history(shape.history)
                                                                    .conditioning(c.integer("conditioning"))
-                                                                   .sampler(c.text("sampler")));
+                                                                   .sampler(c.text("sampler"))
+                                                                   .target(c.text("target")));
                });
 }
 
@@ -97,6 +109,9 @@ DiffusionRefinerImpl::DiffusionRefinerImpl(DiffusionRefinerOptions options)
   LATS_CHECK(o.history() >= 1 && o.conditioning() >= 0 && o.conditioning() <= o.history(), ConfigurationError,
              "DiffusionRefiner: conditioning on " << o.conditioning() << " states of a window of " << o.history()
                                                   << "; give 0 (the whole window) up to the history");
+  LATS_CHECK(o.target() == "state" || o.target() == "increment", ConfigurationError,
+             "DiffusionRefiner: target '" << o.target()
+                                          << "' is unknown; give state or increment (-lats_model_refiner_target)");
   sampler_ = samplers().create(o.sampler());
   input_ = register_module("input", torch::nn::Linear((1 + conditioningStates()) * o.latentDim(), o.dim()));
   if (o.numTokens() > 0)
@@ -122,7 +137,8 @@ ComponentConfig DiffusionRefinerImpl::config() const {
       .set("refinement_steps", o.refinementSteps())
       .set("sigma_min", o.sigmaMin())
       .set("conditioning", o.conditioning())
-      .set("sampler", o.sampler());
+      .set("sampler", o.sampler())
+      .set("target", o.target());
 }
 
 torch::Tensor DiffusionRefinerImpl::predictV(const torch::Tensor& xk, const torch::Tensor& k,
@@ -152,7 +168,8 @@ torch::Tensor DiffusionRefinerImpl::predictV(const torch::Tensor& xk, const torc
 
 torch::Tensor DiffusionRefinerImpl::loss(const DynamicsBatch& batch) {
   const std::int64_t B = batch.globalBatch, b = batch.window.size(0);
-  const auto next = batch.targets.select(1, 0);
+  const auto last = batch.window.select(1, batch.window.size(1) - 1);
+  const auto next = increment() ? batch.targets.select(1, 0) - last : batch.targets.select(1, 0);
   // Draws for the global batch, then this slice of them.
   const auto levels = at::randint(0, schedule_.steps() + 1, {B}, batch.generator, at::TensorOptions().dtype(at::kLong))
                           .slice(0, batch.begin, batch.begin + b);
@@ -191,7 +208,15 @@ torch::Tensor DiffusionRefinerImpl::advance(const torch::Tensor& window, const t
     RefinerDenoiser denoiser(*this, c, p);
     const auto shape = c.select(1, 0).sizes().vec();
     auto draw = [&] { return at::randn(shape, gen, c.options()); };
-    out.push_back(sampler_->sample(denoiser, draw, guidance));
+    if (!increment()) {
+      out.push_back(sampler_->sample(denoiser, draw, guidance));
+      continue;
+    }
+    // The sample is an increment; the observations judge the state it leads to.
+    const auto last = window.select(1, o.history() - 1).slice(0, i, i + 1);
+    Guidance shifted;
+    if (guidance) shifted = [&](const torch::Tensor& x0, double scale) { return (*guidance)(last + x0, scale); };
+    out.push_back(last + sampler_->sample(denoiser, draw, guidance ? &shifted : nullptr));
   }
   return torch::cat(out, 0);
 }

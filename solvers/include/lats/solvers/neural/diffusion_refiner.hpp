@@ -46,6 +46,9 @@ struct DiffusionRefinerOptions {
   TORCH_ARG(int64_t, conditioning) = 0;
   /// Registered sampler used by advance().
   TORCH_ARG(std::string, sampler) = "refine";
+  /// What is generated: "state" (the next latent state) or "increment" (the next state minus
+  /// the window's last one; the sample is added to it).
+  TORCH_ARG(std::string, target) = "state";
 };
 
 class DiffusionRefinerImpl : public LatentDynamics {
@@ -60,6 +63,8 @@ class DiffusionRefinerImpl : public LatentDynamics {
   const DiffusionRefinerOptions& options() const { return options_; }
   /// States of the window that condition the model.
   std::int64_t conditioningStates() const;
+  /// Whether the refiner generates increments over the window's last state.
+  bool increment() const { return options_.target() == "increment"; }
 
   std::string type() const override { return "diffusion"; }
   ComponentConfig config() const override;
