@@ -1,6 +1,7 @@
 // Native training: exact resume, rank-count independence, discretisation invariance
 // (trained on full meshes, reconstructs from half the points), and bad input.
 #include <gtest/gtest.h>
+#include <hdf5.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -317,6 +318,31 @@ TEST(Trainer, BadInputGivesClearErrors) {
   s.learningRate = 1e-2;
   m = lats::test::messageOf<lats::ConfigurationError>([&] { nn::trainModel(MPI_COMM_WORLD, s); });
   EXPECT_NE(m.find("lr is 0.0030000000000000001 in the stored run, 0.01 now"), std::string::npos) << m;
+  // A non-finite field value is refused with where it is, on every rank (it used to train to
+  // NaN weights).
+  const std::string poisoned = dir + "/poisoned.h5";
+  if (lats::Comm().rank() == 0) {
+    ASSERT_EQ(lats::test::runCommand("cp " + data + " " + poisoned), 0);
+    const hid_t file = H5Fopen(poisoned.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t fields = H5Dopen2(file, "/fields", H5P_DEFAULT);
+    const hid_t space = H5Dget_space(fields);
+    const hsize_t start[4] = {3, 2, 7, 0}, count[4] = {1, 1, 1, 1};
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr);
+    const hid_t one = H5Screate_simple(4, count, nullptr);
+    const double nan = std::nan("");
+    EXPECT_GE(H5Dwrite(fields, H5T_NATIVE_DOUBLE, one, space, H5P_DEFAULT, &nan), 0);
+    H5Sclose(one);
+    H5Sclose(space);
+    H5Dclose(fields);
+    H5Fclose(file);
+  }
+  lats::Comm().barrier();
+  s = smallSettings(poisoned, dir + "/poisoned-model");
+  m = lats::test::messageOf<lats::InvalidValueError>([&] { nn::trainModel(MPI_COMM_WORLD, s); });
+  EXPECT_NE(m.find("poisoned.h5: trajectory 3, time index 2, point 7, component 'u' is nan; training needs finite "
+                   "field values"),
+            std::string::npos)
+      << m;
   // Evaluating on data the model does not fit.
   const auto dir2 = lats::test::sharedTempDir(MPI_COMM_WORLD, "trainer_bad2");
   const auto twoComponents = makeDataset(dir2, 2);

@@ -116,6 +116,32 @@ Data loadData(const std::string& path, double validationFraction, const ModelMet
     const auto p = reader.parameters(m);
     for (std::int64_t k = 0; k < d.P; ++k) d.params[m][k] = p[k];
   }
+  // Non-finite input is refused, not trained on (a NaN spreads to every weight).
+  for (std::int64_t t = 0; t < d.T; ++t)
+    LATS_CHECK(std::isfinite(d.header.times[t]) && (t == 0 || d.header.times[t] > d.header.times[t - 1]),
+               InvalidValueError,
+               path << ": time " << t << " is " << d.header.times[t]
+                    << "; training needs finite, strictly increasing snapshot times (regenerate or repair the file)");
+  auto firstNonFinite = [](const torch::Tensor& x) {
+    const auto bad = torch::nonzero(torch::logical_not(torch::isfinite(x)));
+    return bad.size(0) > 0 ? bad[0] : torch::Tensor();
+  };
+  if (const auto at = firstNonFinite(d.coords); at.defined())
+    LATS_THROW(InvalidValueError, path << ": point " << at[0].item<std::int64_t>() << " has a non-finite coordinate ("
+                                       << d.coords[at[0]][at[1]].item<double>()
+                                       << "); training needs finite points (regenerate or repair the file)");
+  if (const auto at = firstNonFinite(d.params.narrow(1, 0, d.P)); d.P > 0 && at.defined())
+    LATS_THROW(InvalidValueError, path << ": trajectory " << at[0].item<std::int64_t>() << " has a non-finite value of "
+                                       << "parameter '" << d.header.parameterNames[at[1].item<std::int64_t>()] << "' ("
+                                       << d.params[at[0]][at[1]].item<double>()
+                                       << "); training needs finite parameters (regenerate or repair the file)");
+  if (const auto at = firstNonFinite(d.values); at.defined())
+    LATS_THROW(InvalidValueError,
+               path << ": trajectory " << at[0].item<std::int64_t>() << ", time index " << at[1].item<std::int64_t>()
+                    << ", point " << at[2].item<std::int64_t>() << ", component '"
+                    << d.header.components[at[3].item<std::int64_t>()] << "' is "
+                    << d.values[at[0]][at[1]][at[2]][at[3]].item<double>()
+                    << "; training needs finite field values (regenerate the trajectory or remove it from the file)");
   // Split: the last trajectories are held out.
   std::int64_t nVal =
       validationFraction > 0 ? std::max<std::int64_t>(1, std::llround(validationFraction * complete.size())) : 0;
