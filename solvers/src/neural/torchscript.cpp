@@ -111,7 +111,10 @@ namespace {
 class ScriptedPart {
  protected:
   ScriptedPart(const ComponentConfig& config, const ModelShape& shape, const char* role, const char* method)
-      : file_(config.text("file")) {
+      : file_(config.text("file")),
+        spatialDim_(shape.spatialDim),
+        numComponents_(shape.numComponents),
+        latentDim_(shape.latentDim) {
     LATS_CHECK(!file_.empty(), ConfigurationError,
                "the torchscript " << role << " needs its module file: 'file' in model.json's " << role
                                   << " block (or -lats_model_torchscript)");
@@ -136,16 +139,14 @@ class ScriptedPart {
 
   std::string file_;
   std::shared_ptr<ScriptedModule> module_;
+  std::int64_t spatialDim_, numComponents_, latentDim_;  // as model.json describes them
   std::int64_t numTokens_ = 0;
 };
 
 class TorchScriptEncoder : public Encoder, ScriptedPart {
  public:
   TorchScriptEncoder(const ComponentConfig& config, const ModelShape& shape)
-      : ScriptedPart(config, shape, "encoder", "encode"),
-        spatialDim_(shape.spatialDim),
-        numComponents_(shape.numComponents),
-        latentDim_(shape.latentDim) {}
+      : ScriptedPart(config, shape, "encoder", "encode") {}
   std::string type() const override { return "torchscript"; }
   ComponentConfig config() const override { return configOf(); }
   std::int64_t numTokens() const override { return numTokens_; }
@@ -204,18 +205,12 @@ class TorchScriptEncoder : public Encoder, ScriptedPart {
                                      << ") (batch, num_tokens, latent_dim)");
     return z;
   }
-
- private:
-  std::int64_t spatialDim_, numComponents_, latentDim_;
 };
 
 class TorchScriptDecoder : public Decoder, ScriptedPart {
  public:
   TorchScriptDecoder(const ComponentConfig& config, const ModelShape& shape)
-      : ScriptedPart(config, shape, "decoder", "decode"),
-        spatialDim_(shape.spatialDim),
-        numComponents_(shape.numComponents),
-        latentDim_(shape.latentDim) {}
+      : ScriptedPart(config, shape, "decoder", "decode") {}
   std::string type() const override { return "torchscript"; }
   ComponentConfig config() const override { return configOf(); }
   bool trainable() const override { return false; }
@@ -246,17 +241,13 @@ class TorchScriptDecoder : public Decoder, ScriptedPart {
   }
 
  private:
-  std::int64_t spatialDim_, numComponents_, latentDim_;
   std::int64_t chunk_ = 0;
 };
 
 class TorchScriptDynamics : public LatentDynamics, ScriptedPart {
  public:
   TorchScriptDynamics(const ComponentConfig& config, const ModelShape& shape)
-      : ScriptedPart(config, shape, "dynamics", "step"),
-        history_(shape.history),
-        numParameters_(shape.numParameters),
-        latentDim_(shape.latentDim) {
+      : ScriptedPart(config, shape, "dynamics", "step"), history_(shape.history), numParameters_(shape.numParameters) {
     checkSize("num_tokens", shape.numTokens);
     LATS_CHECK(module_->integer("history", 1) == history_, ModelMismatchError,
                "TorchScript model '" << module_->path() << "' steps a window of " << module_->integer("history", 1)
@@ -310,7 +301,7 @@ class TorchScriptDynamics : public LatentDynamics, ScriptedPart {
   }
 
  private:
-  std::int64_t history_, numParameters_, latentDim_;
+  std::int64_t history_, numParameters_;
 };
 
 const char* const kHelp = "an imported TorchScript module's encode/decode/step (doc/torchscript.md); inference only";
