@@ -36,8 +36,8 @@ const StringOption kClassicalType{"classical_ts_type", "rk",
                                   "PETSc TS type lats: the PETSc TS type of the classical steps"};
 
 const StringOption kRecord{"record", "",
-                           "PETSc TS type lats: record the host's trajectory into this dataset (HDF5), written when "
-                           "the solve ends"};
+                           "PETSc TS type lats: record the host's trajectory into this dataset (HDF5), each "
+                           "snapshot on disk as it is taken, finished when the solve ends"};
 const IntOption kRecordEvery{"record_every", 1, "PETSc TS type lats: steps between recorded snapshots"};
 
 struct TsLats {
@@ -394,9 +394,13 @@ PetscErrorCode setUp(TS ts) {
           session.setUp(std::make_unique<AssimilatingStepper>(members, da, solvers::assimilation::ObservationSeries{}));
         }
       }
-      if (!d->record.empty())  // the initial state is the first snapshot
+      if (!d->record.empty()) {  // the initial state is the first snapshot
+        // Room for -ts_max_steps' snapshots at first (the file grows beyond).
+        const std::int64_t expected =
+            ts->max_steps > 0 && ts->max_steps < PETSC_MAX_INT ? ts->max_steps / d->recordEvery + 1 : 64;
         session.record(d->record, d->recordEvery, "petsc_ts", "recorded by the PETSc TS type lats",
-                       "PETSc program with -ts_type lats -lats_record");
+                       "PETSc program with -ts_type lats -lats_record", std::min<std::int64_t>(expected, 4096));
+      }
     }));
     PetscCall(PetscObjectStateGet((PetscObject)ts->vec_sol, &d->solutionState));
   }

@@ -178,18 +178,20 @@ void HostSession::addObservations(const solvers::assimilation::Observations& bat
 }
 
 void HostSession::record(const std::string& path, std::int64_t every, const std::string& equation,
-                         const std::string& source, const std::string& commandLine) {
+                         const std::string& source, const std::string& commandLine,
+                         std::int64_t expectedSnapshots) {
   auto& I = *impl_;
   LATS_CHECK(!path.empty(), InvalidValueError, "record: no file name");
   LATS_CHECK(every >= 1, InvalidValueError, "record: every " << every << " steps; expected >= 1");
   LATS_CHECK(!recording(), ConfigurationError,
              "record: already recording to '" << I.recorder->path() << "'; finish that recording first");
   LATS_CHECK(I.state.numFields() > 0, ConfigurationError, "record: no fields; bind the host's arrays first");
-  I.recorder = std::make_unique<TrajectoryRecorder>(path, equation, source, commandLine);
+  auto recorder = std::make_unique<TrajectoryRecorder>(path, equation, source, commandLine, expectedSnapshots);
+  synchronize();
+  recorder->snapshot(*I.points, I.state);  // creates (or continues) the file: a refusal leaves no recording
+  I.recorder = std::move(recorder);
   I.recordEvery = every;
   I.recordSteps = 0;
-  synchronize();
-  I.recorder->snapshot(*I.points, I.state);
 }
 
 bool HostSession::recording() const { return impl_->recorder && !impl_->recorder->written(); }
@@ -204,7 +206,7 @@ std::size_t HostSession::recordedSnapshots() const { return impl_->recorder ? im
 void HostSession::finishRecording() {
   auto& I = *impl_;
   LATS_CHECK(I.recorder != nullptr, ConfigurationError, "record: not recording");
-  I.recorder->write(*I.points);
+  I.recorder->write();
 }
 
 State& HostSession::state() { return impl_->state; }

@@ -241,6 +241,8 @@ struct Stored {
   bool hasVolumes = false;
   bool hasCells = false;
   hsize_t cellVertices = 0, topologyLength = 0;  // rows of /cells/vertices, /cells/xdmf_topology
+  hsize_t timeSlots = 0;       // rows of /times (a recording allocates more than it has written)
+  std::int64_t recorded = -1;  // a recording: the snapshots written so far (-1: not a recording)
 };
 
 /// Reads and validates the root attributes and every dataset's shape.
@@ -312,11 +314,28 @@ Stored readStored(hid_t file, const std::string& path) {
     s.cellVertices = v[0];
     s.topologyLength = extent("/cells/xdmf_topology", 1)[0];
   }
+  s.timeSlots = T;
   s.header.times.resize(T);
   Handle td = checked(H5Dopen2(file, "/times", H5P_DEFAULT), H5Dclose, path, "cannot open dataset '/times'");
   if (T > 0)
     check(H5Dread(td, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, s.header.times.data()), path,
           "cannot read dataset '/times': the file is corrupt");
+  if (H5Lexists(file, "/recorded", H5P_DEFAULT) > 0) {
+    // A recording (RecordingWriter): only its first `recorded` time slots are written.
+    Handle rd = openDataset(file, path, "/recorded", {1}, "(the number of snapshots a recording has written)");
+    std::int64_t r = -1;
+    check(H5Dread(rd, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &r), path,
+          "cannot read dataset '/recorded': the file is corrupt");
+    if (s.state != "in_progress")
+      LATS_THROW(FileFormatError, path << ": a finished dataset holds '/recorded', which only an in-progress "
+                                          "recording has: the file is corrupt");
+    if (M != 1 || r < 0 || static_cast<hsize_t>(r) > T)
+      LATS_THROW(FileFormatError, path << ": dataset '/recorded' says " << r << " snapshots of " << T << " allocated, in "
+                                       << M << " trajectories; a recording has one trajectory and 0 to " << T
+                                       << " snapshots: the file is corrupt");
+    s.recorded = r;
+    s.header.times.resize(static_cast<std::size_t>(r));
+  }
   return s;
 }
 
@@ -593,6 +612,13 @@ struct DatasetWriter::Impl {
   CellShapes cells;  // all cells in file order, on rank 0
   std::int64_t cellVertices = 0, topologyLength = 0;
   ExchangeCache exchanges;
+  // A recording (RecordingWriter): `slots` snapshots allocated, the count in /recorded.
+  bool recording = false;
+  std::int64_t slots = 0;
+  Handle times, recorded;
+  std::vector<double> recordedTimes;  // of the interrupted recording found by verifyExisting
+
+  std::int64_t timeSlots() const { return recording ? slots : static_cast<std::int64_t>(header.times.size()); }
 
   void open() {
     Handle fapl = fileAccess(comm);
@@ -601,21 +627,27 @@ struct DatasetWriter::Impl {
     parameters =
         checked(H5Dopen2(file, "/parameters", H5P_DEFAULT), H5Dclose, path, "cannot open dataset '/parameters'");
     flags = checked(H5Dopen2(file, "/complete", H5P_DEFAULT), H5Dclose, path, "cannot open dataset '/complete'");
+    if (!recording) return;
+    times = checked(H5Dopen2(file, "/times", H5P_DEFAULT), H5Dclose, path, "cannot open dataset '/times'");
+    recorded = checked(H5Dopen2(file, "/recorded", H5P_DEFAULT), H5Dclose, path, "cannot open dataset '/recorded'");
   }
   void close() {
+    times.reset();
+    recorded.reset();
     fields.reset();
     parameters.reset();
     flags.reset();
     file.reset();
   }
 
-  /// Creates the in-progress file under `<path>.creating` and renames it. Collective.
-  void create(const Mesh& points) {
-    const std::string tmp = path + ".creating";
+  /// Creates the in-progress file under `<target>.creating` and renames it to `target`
+  /// (`path`, or a temporary name when a recording grows). Collective.
+  void create(const Mesh& points, const std::string& target) {
+    const std::string tmp = target + ".creating";
     collective(comm, [&] {
       if (Comm(comm).rank() == 0) std::remove(tmp.c_str());
     });
-    const auto M = static_cast<hsize_t>(header.numTrajectories), T = static_cast<hsize_t>(header.times.size()),
+    const auto M = static_cast<hsize_t>(header.numTrajectories), T = static_cast<hsize_t>(timeSlots()),
                N = static_cast<hsize_t>(numPoints), C = static_cast<hsize_t>(nc),
                P = static_cast<hsize_t>(header.parameterNames.size());
     collective(comm, [&] {
@@ -631,6 +663,8 @@ struct DatasetWriter::Impl {
       Handle cflags = createDataset(f, "/complete", H5T_NATIVE_UINT8, {M}, none, path);
       Handle fcpl = creationProperties({1, 1, N, C}, 0);
       Handle flds = createDataset(f, "/fields", H5T_NATIVE_DOUBLE, {M, T, N, C}, fcpl, path);
+      Handle count;
+      if (recording) count = createDataset(f, "/recorded", H5T_NATIVE_INT64, {1}, none, path);
       if (hasCells) writeCells(f, none);
       // Points and volumes: every rank its owned entities.
       auto xyz = Kokkos::create_mirror_view_and_copy(HostSpace(), points.coordinates());
@@ -655,9 +689,15 @@ struct DatasetWriter::Impl {
       // Small datasets from rank 0: times, NaN parameters, zero flags.
       Handle ind = transfer(false);
       if (Comm(comm).rank() == 0) {
+        // A recording's slots hold NaN until written (its count says how many are).
+        const std::vector<double> slotTimes = recording ? std::vector<double>(T, std::nan("")) : header.times;
         if (T > 0)
-          check(H5Dwrite(times, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, ind, header.times.data()), path,
+          check(H5Dwrite(times, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, ind, slotTimes.data()), path,
                 "cannot write dataset '/times'");
+        const std::int64_t none = 0;
+        if (recording)
+          check(H5Dwrite(count, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, ind, &none), path,
+                "cannot write dataset '/recorded'");
         std::vector<double> nan(M * P, std::nan(""));
         if (M * P > 0)
           check(H5Dwrite(params, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, ind, nan.data()), path,
@@ -669,7 +709,7 @@ struct DatasetWriter::Impl {
       }
     });
     collective(comm, [&] {
-      if (Comm(comm).rank() == 0) detail::commit(tmp, path);
+      if (Comm(comm).rank() == 0) detail::commit(tmp, target);
     });
   }
 
@@ -696,6 +736,51 @@ struct DatasetWriter::Impl {
           "cannot write dataset '/cells/xdmf_topology'");
   }
 
+  /// The constructor's work: checks, then creates the in-progress file or verifies the one
+  /// found there (a recording: with `slots` allocated when new). Collective.
+  void setUp(const std::string& target, const DatasetHeader& h, const Mesh& points, const CellShapes* shapes) {
+    quietHdf5();
+    auto& I = *this;
+    I.path = target;
+    I.header = h;
+    I.comm = points.comm();
+    I.dimension = points.dimension();
+    I.nc = static_cast<int>(h.components.size());
+    I.numPoints = points.globalSize();
+    LATS_CHECK_COLLECTIVE(I.comm, I.nc > 0, ErrorKind::InvalidValue,
+                          path << ": no component names; expected at least one (e.g. {\"u\"})");
+    LATS_CHECK_COLLECTIVE(I.comm, h.numTrajectories > 0, ErrorKind::InvalidValue,
+                          path << ": " << h.numTrajectories << " trajectories; expected at least 1");
+    bool increasing = recording || !h.times.empty();
+    for (std::size_t i = 1; i < h.times.size(); ++i) increasing = increasing && h.times[i] > h.times[i - 1];
+    LATS_CHECK_COLLECTIVE(
+        I.comm, increasing, ErrorKind::InvalidValue,
+        path << ": " << h.times.size() << " snapshot times; expected at least one, strictly increasing");
+    checkPointIds(points, I.numPoints, path);
+    I.cells = gatherCells(points, shapes, path);
+    I.hasCells = Comm(I.comm).any(shapes != nullptr);
+    if (I.hasCells) {
+      std::int64_t sizes[2] = {0, 0};
+      if (Comm(I.comm).rank() == 0)
+        sizes[0] = I.cells.offsets.back(), sizes[1] = static_cast<std::int64_t>(xdmfTopology(I.cells).size());
+      MPI_Bcast(sizes, 2, MPI_INT64_T, 0, I.comm);
+      I.cellVertices = sizes[0];
+      I.topologyLength = sizes[1];
+    }
+    collective(I.comm, [&] {
+      if (Comm(I.comm).rank() == 0) detail::requireWritableDirectory(path);
+    });
+    int exists = Comm(I.comm).rank() == 0 && fileExists(path);
+    MPI_Bcast(&exists, 1, MPI_INT, 0, I.comm);
+    if (exists) {
+      I.complete = I.verifyExisting(points);
+    } else {
+      I.create(points, path);
+      I.complete.assign(h.numTrajectories, false);
+    }
+    collective(I.comm, [&] { I.open(); });
+  }
+
   /// Checks that an existing file is an in-progress dataset with this header and points;
   /// returns its completion flags. Collective (rank 0 reads, all agree).
   std::vector<bool> verifyExisting(const Mesh& points) {
@@ -717,24 +802,41 @@ struct DatasetWriter::Impl {
       };
       if (s.state != "in_progress")
         LATS_THROW(FileFormatError, path << ": exists and is a finished dataset; remove it or choose another output "
-                                            "path to generate again");
+                                            "path to "
+                                         << (recording ? "record" : "generate") << " again");
+      if (recording && s.recorded < 0)
+        LATS_THROW(FileFormatError, path << ": exists and is an in-progress generated dataset, not a recording; remove "
+                                            "it or choose another output path to record");
+      if (!recording && s.recorded >= 0)
+        LATS_THROW(FileFormatError, path << ": exists and is an interrupted recording, not a generated dataset; "
+                                            "remove it or choose another output path to generate");
       if (s.header.equation != header.equation) differs("equation", s.header.equation, header.equation);
       if (s.header.components != header.components)
         differs("component list", join(s.header.components), join(header.components));
       if (s.header.parameterNames != header.parameterNames)
         differs("parameter list", join(s.header.parameterNames), join(header.parameterNames));
-      if (s.header.numTrajectories != header.numTrajectories)
+      if (!recording && s.header.numTrajectories != header.numTrajectories)
         differs("number of trajectories", std::to_string(s.header.numTrajectories),
                 std::to_string(header.numTrajectories));
-      if (s.header.seed != header.seed) differs("seed", std::to_string(s.header.seed), std::to_string(header.seed));
-      if (s.header.times != header.times)
+      if (!recording && s.header.seed != header.seed)
+        differs("seed", std::to_string(s.header.seed), std::to_string(header.seed));
+      if (!recording && s.header.times != header.times)
         differs("list of snapshot times", std::to_string(s.header.times.size()) + " times",
                 std::to_string(header.times.size()) + " times");
       if (s.numPoints != numPoints) differs("number of points", std::to_string(s.numPoints), std::to_string(numPoints));
       if (s.hasCells != hasCells) differs("cells", s.hasCells ? "stored" : "none", hasCells ? "given" : "none");
       Handle fl = checked(H5Dopen2(f, "/complete", H5P_DEFAULT), H5Dclose, path, "cannot open '/complete'");
       stored = readFlags(fl, path);
+      recordedTimes = s.header.times;
+      slots = static_cast<std::int64_t>(s.timeSlots);
     });
+    if (recording) {  // every rank learns the recording's times and allocation
+      std::uint64_t t = recordedTimes.size();
+      MPI_Bcast(&t, 1, MPI_UINT64_T, 0, comm);
+      recordedTimes.resize(t);
+      MPI_Bcast(recordedTimes.data(), static_cast<int>(t), MPI_DOUBLE, 0, comm);
+      MPI_Bcast(&slots, 1, MPI_INT64_T, 0, comm);
+    }
     // Points: every rank compares its owned entities.
     {
       Handle fapl = fileAccess(comm);
@@ -826,6 +928,54 @@ struct DatasetWriter::Impl {
     detail::commit(tmp, target);
   }
 
+  /// DatasetWriter::writeSnapshot (a recording: any allocated time slot).
+  void writeSnapshot(std::int64_t trajectory, std::int64_t timeIndex, const Mesh& points, const Field& values) {
+    auto& I = *this;
+    LATS_CHECK_COLLECTIVE(I.comm, I.file.valid(), ErrorKind::Generic, I.path << ": the writer is finished");
+    LATS_CHECK_COLLECTIVE(
+        I.comm, values.numComponents() == I.nc && values.size() >= points.ownedSize(), ErrorKind::DimensionMismatch,
+        I.path << ": a field of " << values.size() << " x " << values.numComponents() << " values; expected at least "
+               << points.ownedSize() << " entities x " << I.nc << " components");
+    collective(I.comm, [&] {
+      checkIndex(trajectory, I.header.numTrajectories, "trajectory", I.path);
+      checkIndex(timeIndex, I.timeSlots(), "time index", I.path);
+    });
+    checkPointIds(points, I.numPoints, I.path);
+    auto host = Kokkos::create_mirror_view_and_copy(HostSpace(), values.view());
+    std::vector<double> buf(std::max<std::int64_t>(points.ownedSize() * I.nc, 1));
+    for (std::int64_t k = 0; k < points.ownedSize(); ++k)
+      for (int c = 0; c < I.nc; ++c) buf[k * I.nc + c] = host(k, c);
+    LATS_CHECK_COLLECTIVE(I.comm, points.globalSize() == I.numPoints, ErrorKind::DimensionMismatch,
+                          I.path << ": a snapshot on " << points.globalSize() << " points; expected all " << I.numPoints
+                                 << " points of the dataset");
+    const Exchange& ex = I.exchanges.get(I.comm, I.numPoints, ownedIds(points));
+    const auto rows = ex.toRows(buf.data(), I.nc);
+    collective(I.comm, [&] {
+      auto [mem, file] = rowSelection(I.fields, {static_cast<hsize_t>(trajectory), static_cast<hsize_t>(timeIndex)},
+                                      ex.lo(), ex.rows(), I.nc);
+      Handle dxpl = transfer(false);
+      check(H5Dwrite(I.fields, H5T_NATIVE_DOUBLE, mem, file, dxpl, rows.data()), I.path,
+            "cannot write dataset '/fields' (trajectory " + std::to_string(trajectory) + ", time " +
+                std::to_string(timeIndex) + ")");
+    });
+  }
+
+  /// The start of finish(): every rank's writes done, the file closed. Collective.
+  void closeForFinish(int level) {
+    LATS_CHECK_COLLECTIVE(comm, level >= 1 && level <= 9, ErrorKind::InvalidValue,
+                          path << ": compression level " << level << "; expected 1 to 9");
+    MPI_Barrier(comm);
+    collective(comm, [&] { close(); });
+  }
+
+  /// The end of finish(): the compressed file and its XDMF sidecar. Collective.
+  void finishFile(int level) {
+    onRoot(comm, [&] {
+      compress(level);
+      writeXdmf();
+    });
+  }
+
   /// The compressed copy of the in-progress file (rank 0, serial HDF5).
   void compress(int level) const {
     const std::string tmp = path + ".finishing";
@@ -837,8 +987,10 @@ struct DatasetWriter::Impl {
       writeRootAttributes(out, header, dimension, "final", path);
       const auto M = static_cast<hsize_t>(header.numTrajectories), T = static_cast<hsize_t>(header.times.size()),
                  N = static_cast<hsize_t>(numPoints), C = static_cast<hsize_t>(nc);
-      auto copyWhole = [&](const char* name, hid_t type, const std::vector<hsize_t>& dims) {
-        Handle src = checked(H5Dopen2(in, name, H5P_DEFAULT), H5Dclose, path, std::string("cannot open ") + name);
+      // `from`: the values, instead of the in-progress file's (a recording's times, which
+      // fill only part of its allocation).
+      auto copyWhole = [&](const char* name, hid_t type, const std::vector<hsize_t>& dims,
+                           const void* from = nullptr) {
         hsize_t count = 1;
         for (auto d : dims) count *= d;
         // One chunk with a Fletcher-32 checksum that HDF5 verifies on every read: a changed
@@ -851,13 +1003,17 @@ struct DatasetWriter::Impl {
         Handle dst = createDataset(out, name, type, dims, dcpl, path);
         std::vector<double> buf(std::max<hsize_t>(count, 1));  // 8 bytes per value covers every type here
         if (count == 0) return;
-        check(H5Dread(src, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), path, std::string("cannot read ") + name);
-        check(H5Dwrite(dst, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), path,
-              std::string("cannot write ") + name);
+        if (from == nullptr) {
+          Handle src = checked(H5Dopen2(in, name, H5P_DEFAULT), H5Dclose, path, std::string("cannot open ") + name);
+          check(H5Dread(src, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), path,
+                std::string("cannot read ") + name);
+          from = buf.data();
+        }
+        check(H5Dwrite(dst, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, from), path, std::string("cannot write ") + name);
       };
       copyWhole("/points", H5T_NATIVE_DOUBLE, {N, 3});
       copyWhole("/cell_volumes", H5T_NATIVE_DOUBLE, {N});
-      copyWhole("/times", H5T_NATIVE_DOUBLE, {T});
+      copyWhole("/times", H5T_NATIVE_DOUBLE, {T}, header.times.data());
       copyWhole("/parameters", H5T_NATIVE_DOUBLE, {M, static_cast<hsize_t>(header.parameterNames.size())});
       copyWhole("/complete", H5T_NATIVE_UINT8, {M});
       if (hasCells) {
@@ -894,47 +1050,7 @@ struct DatasetWriter::Impl {
 DatasetWriter::DatasetWriter(const std::string& path, const DatasetHeader& header, const Mesh& points,
                              const CellShapes* cells)
     : impl_(std::make_unique<Impl>()) {
-  quietHdf5();
-  auto& I = *impl_;
-  I.path = path;
-  I.header = header;
-  I.comm = points.comm();
-  I.dimension = points.dimension();
-  I.nc = static_cast<int>(header.components.size());
-  I.numPoints = points.globalSize();
-  LATS_CHECK_COLLECTIVE(I.comm, I.nc > 0, ErrorKind::InvalidValue,
-                        path << ": no component names; expected at least one (e.g. {\"u\"})");
-  LATS_CHECK_COLLECTIVE(I.comm, header.numTrajectories > 0, ErrorKind::InvalidValue,
-                        path << ": " << header.numTrajectories << " trajectories; expected at least 1");
-  bool increasing = !header.times.empty();
-  for (std::size_t i = 1; i < header.times.size(); ++i)
-    increasing = increasing && header.times[i] > header.times[i - 1];
-  LATS_CHECK_COLLECTIVE(
-      I.comm, increasing, ErrorKind::InvalidValue,
-      path << ": " << header.times.size() << " snapshot times; expected at least one, strictly increasing");
-  checkPointIds(points, I.numPoints, path);
-  I.cells = gatherCells(points, cells, path);
-  I.hasCells = Comm(I.comm).any(cells != nullptr);
-  if (I.hasCells) {
-    std::int64_t sizes[2] = {0, 0};
-    if (Comm(I.comm).rank() == 0)
-      sizes[0] = I.cells.offsets.back(), sizes[1] = static_cast<std::int64_t>(xdmfTopology(I.cells).size());
-    MPI_Bcast(sizes, 2, MPI_INT64_T, 0, I.comm);
-    I.cellVertices = sizes[0];
-    I.topologyLength = sizes[1];
-  }
-  collective(I.comm, [&] {
-    if (Comm(I.comm).rank() == 0) detail::requireWritableDirectory(path);
-  });
-  int exists = Comm(I.comm).rank() == 0 && fileExists(path);
-  MPI_Bcast(&exists, 1, MPI_INT, 0, I.comm);
-  if (exists) {
-    I.complete = I.verifyExisting(points);
-  } else {
-    I.create(points);
-    I.complete.assign(header.numTrajectories, false);
-  }
-  collective(I.comm, [&] { I.open(); });
+  impl_->setUp(path, header, points, cells);
 }
 
 DatasetWriter::~DatasetWriter() = default;
@@ -945,34 +1061,7 @@ std::int64_t DatasetWriter::numPoints() const { return impl_->numPoints; }
 
 void DatasetWriter::writeSnapshot(std::int64_t trajectory, std::int64_t timeIndex, const Mesh& points,
                                   const Field& values) {
-  auto& I = *impl_;
-  LATS_CHECK_COLLECTIVE(I.comm, I.file.valid(), ErrorKind::Generic, I.path << ": the writer is finished");
-  LATS_CHECK_COLLECTIVE(
-      I.comm, values.numComponents() == I.nc && values.size() >= points.ownedSize(), ErrorKind::DimensionMismatch,
-      I.path << ": a field of " << values.size() << " x " << values.numComponents() << " values; expected at least "
-             << points.ownedSize() << " entities x " << I.nc << " components");
-  collective(I.comm, [&] {
-    checkIndex(trajectory, I.header.numTrajectories, "trajectory", I.path);
-    checkIndex(timeIndex, static_cast<std::int64_t>(I.header.times.size()), "time index", I.path);
-  });
-  checkPointIds(points, I.numPoints, I.path);
-  auto host = Kokkos::create_mirror_view_and_copy(HostSpace(), values.view());
-  std::vector<double> buf(std::max<std::int64_t>(points.ownedSize() * I.nc, 1));
-  for (std::int64_t k = 0; k < points.ownedSize(); ++k)
-    for (int c = 0; c < I.nc; ++c) buf[k * I.nc + c] = host(k, c);
-  LATS_CHECK_COLLECTIVE(I.comm, points.globalSize() == I.numPoints, ErrorKind::DimensionMismatch,
-                        I.path << ": a snapshot on " << points.globalSize() << " points; expected all " << I.numPoints
-                               << " points of the dataset");
-  const Exchange& ex = I.exchanges.get(I.comm, I.numPoints, ownedIds(points));
-  const auto rows = ex.toRows(buf.data(), I.nc);
-  collective(I.comm, [&] {
-    auto [mem, file] = rowSelection(I.fields, {static_cast<hsize_t>(trajectory), static_cast<hsize_t>(timeIndex)},
-                                    ex.lo(), ex.rows(), I.nc);
-    Handle dxpl = transfer(false);
-    check(H5Dwrite(I.fields, H5T_NATIVE_DOUBLE, mem, file, dxpl, rows.data()), I.path,
-          "cannot write dataset '/fields' (trajectory " + std::to_string(trajectory) + ", time " +
-              std::to_string(timeIndex) + ")");
-  });
+  impl_->writeSnapshot(trajectory, timeIndex, points, values);
 }
 
 void DatasetWriter::writeSnapshotLocal(std::int64_t trajectory, std::int64_t timeIndex, const double* values) {
@@ -1020,10 +1109,7 @@ void DatasetWriter::markComplete(std::int64_t trajectory) {
 
 void DatasetWriter::finish(int level) {
   auto& I = *impl_;
-  LATS_CHECK_COLLECTIVE(I.comm, level >= 1 && level <= 9, ErrorKind::InvalidValue,
-                        I.path << ": compression level " << level << "; expected 1 to 9");
-  MPI_Barrier(I.comm);
-  collective(I.comm, [&] { I.close(); });
+  I.closeForFinish(level);
   // The flags on disk (other ranks may have marked trajectories).
   std::vector<std::uint8_t> flags;
   onRoot(I.comm, [&] {
@@ -1040,11 +1126,174 @@ void DatasetWriter::finish(int level) {
                I.path << ": " << missing << " of " << flags.size() << " trajectories are not complete (the first is "
                       << first << "); finish() needs every trajectory");
   });
-  onRoot(I.comm, [&] {
-    I.compress(level);
-    I.writeXdmf();
-  });
+  I.finishFile(level);
   I.complete.assign(I.header.numTrajectories, true);
+}
+
+// =========================================================================================
+// Recording writer
+//
+// A recording is an in-progress file with `slots` time slots allocated and a count in
+// /recorded: an append writes the fields of slot k (every rank), then rank 0 writes time k
+// and the count k + 1, so the count never covers a slot whose values are not on disk. A
+// full allocation is copied into a file twice its size under a temporary name, which is
+// then renamed over the recording: the old file stays whole until the rename.
+
+struct RecordingWriter::Impl {
+  DatasetWriter::Impl w;
+  std::vector<double> times;  // of the snapshots the file holds
+  std::int64_t reopened = 0;
+  bool appended = false, finished = false;
+
+  /// Makes the file hold `count` snapshots, writing `time` into slot count - 1 first when
+  /// given. After every rank's writes. Collective.
+  void setCount(std::int64_t count, const double* time) {
+    MPI_Barrier(w.comm);
+    onRoot(w.comm, [&] {
+      Handle dxpl = transfer(false);
+      if (time != nullptr) {
+        const hsize_t start = static_cast<hsize_t>(count - 1), one = 1;
+        Handle fs(H5Dget_space(w.times), H5Sclose);
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, nullptr, &one, nullptr);
+        Handle ms(H5Screate_simple(1, &one, nullptr), H5Sclose);
+        check(H5Dwrite(w.times, H5T_NATIVE_DOUBLE, ms, fs, dxpl, time), w.path, "cannot write dataset '/times'");
+      }
+      check(H5Dwrite(w.recorded, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, dxpl, &count), w.path,
+            "cannot write dataset '/recorded'");
+    });
+  }
+
+  /// Doubles the allocation: a new in-progress file under `<path>.growing` (points and
+  /// cells as before), the snapshots copied by rank 0, then renamed over the recording.
+  /// Collective.
+  void grow(const Mesh& points) {
+    const std::string tmp = w.path + ".growing";
+    const auto count = static_cast<hsize_t>(times.size());
+    collective(w.comm, [&] { w.close(); });
+    w.slots *= 2;
+    w.create(points, tmp);
+    onRoot(w.comm, [&] {
+      try {
+        Handle in = checked(H5Fopen(w.path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, w.path, "cannot open");
+        Handle out = checked(H5Fopen(tmp.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose, w.path,
+                             "cannot open '" + tmp + "'");
+        Handle src = checked(H5Dopen2(in, "/fields", H5P_DEFAULT), H5Dclose, w.path, "cannot open '/fields'");
+        Handle dst = checked(H5Dopen2(out, "/fields", H5P_DEFAULT), H5Dclose, w.path, "cannot open '/fields'");
+        const hsize_t block[4] = {1, 1, static_cast<hsize_t>(w.numPoints), static_cast<hsize_t>(w.nc)};
+        std::vector<double> buf(block[2] * block[3]);
+        Handle mem(H5Screate_simple(4, block, nullptr), H5Sclose);
+        for (hsize_t t = 0; t < count; ++t) {
+          const hsize_t start[4] = {0, t, 0, 0};
+          Handle fs(H5Dget_space(src), H5Sclose), ds(H5Dget_space(dst), H5Sclose);
+          H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, nullptr, block, nullptr);
+          H5Sselect_hyperslab(ds, H5S_SELECT_SET, start, nullptr, block, nullptr);
+          check(H5Dread(src, H5T_NATIVE_DOUBLE, mem, fs, H5P_DEFAULT, buf.data()), w.path, "cannot read '/fields'");
+          check(H5Dwrite(dst, H5T_NATIVE_DOUBLE, mem, ds, H5P_DEFAULT, buf.data()), w.path, "cannot write '/fields'");
+        }
+        Handle td = checked(H5Dopen2(out, "/times", H5P_DEFAULT), H5Dclose, w.path, "cannot open '/times'");
+        if (count > 0) {
+          const hsize_t zero = 0;
+          Handle fs(H5Dget_space(td), H5Sclose);
+          H5Sselect_hyperslab(fs, H5S_SELECT_SET, &zero, nullptr, &count, nullptr);
+          Handle ms(H5Screate_simple(1, &count, nullptr), H5Sclose);
+          check(H5Dwrite(td, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, times.data()), w.path, "cannot write '/times'");
+        }
+        Handle rd = checked(H5Dopen2(out, "/recorded", H5P_DEFAULT), H5Dclose, w.path, "cannot open '/recorded'");
+        const auto n = static_cast<std::int64_t>(count);
+        check(H5Dwrite(rd, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &n), w.path, "cannot write '/recorded'");
+      } catch (...) {
+        std::remove(tmp.c_str());
+        throw;
+      }
+      detail::commit(tmp, w.path);
+    });
+    collective(w.comm, [&] { w.open(); });
+  }
+};
+
+RecordingWriter::RecordingWriter(const std::string& path, DatasetHeader header, const Mesh& points,
+                                 std::int64_t capacityHint)
+    : impl_(std::make_unique<Impl>()) {
+  auto& I = *impl_;
+  LATS_CHECK_COLLECTIVE(points.comm(), capacityHint >= 1, ErrorKind::InvalidValue,
+                        path << ": room for " << capacityHint << " snapshots asked; expected at least 1");
+  header.numTrajectories = 1;
+  header.times.clear();
+  I.w.recording = true;
+  // Room for the hint, at most about 256 MiB at first: the allocation doubles when full.
+  const std::int64_t bytes =
+      std::max<std::int64_t>(points.globalSize() * static_cast<std::int64_t>(header.components.size()) * 8, 1);
+  I.w.slots = std::max<std::int64_t>(2, std::min<std::int64_t>(capacityHint, (std::int64_t{256} << 20) / bytes));
+  collective(points.comm(), [&] {  // what an interrupted growth left
+    if (Comm(points.comm()).rank() == 0) std::remove((path + ".growing").c_str());
+  });
+  I.w.setUp(path, header, points, nullptr);
+  I.times = I.w.recordedTimes;
+  I.reopened = static_cast<std::int64_t>(I.times.size());
+}
+
+RecordingWriter::~RecordingWriter() = default;
+
+const std::string& RecordingWriter::path() const { return impl_->w.path; }
+const std::vector<double>& RecordingWriter::times() const { return impl_->times; }
+std::int64_t RecordingWriter::reopened() const { return impl_->reopened; }
+bool RecordingWriter::finished() const { return impl_->finished; }
+
+void RecordingWriter::append(double time, const Mesh& points, const Field& values) {
+  auto& I = *impl_;
+  const std::string& path = I.w.path;
+  LATS_CHECK_COLLECTIVE(I.w.comm, !I.finished, ErrorKind::Generic,
+                        path << ": the recording is finished; start another to record more");
+  auto index = static_cast<std::int64_t>(I.times.size());
+  collective(I.w.comm, [&] {
+    LATS_CHECK(std::isfinite(time), InvalidValueError,
+               path << ": a snapshot at time " << time << "; expected a finite time");
+    if (!I.appended && !I.times.empty()) {
+      // The host restarted (from its start or a checkpoint): it must be at a recorded time.
+      const auto it = std::find(I.times.begin(), I.times.end(), time);
+      LATS_CHECK(it != I.times.end(), InvalidValueError,
+                 path << ": holds an interrupted recording of " << I.times.size() << " snapshots (t = "
+                      << I.times.front() << " .. " << I.times.back() << ") and the host now starts at t = " << time
+                      << ", which is not one of them; restart the host from its start or from one of those times, or "
+                         "remove the file to record anew");
+      index = it - I.times.begin();
+    } else if (!I.times.empty()) {
+      LATS_CHECK(time > I.times.back(), InvalidValueError,
+                 path << ": a snapshot at t = " << time << " after one at t = " << I.times.back()
+                      << "; snapshot times must increase");
+    }
+  });
+  if (index < static_cast<std::int64_t>(I.times.size())) {  // replaced from here on
+    I.setCount(index, nullptr);
+    I.times.resize(static_cast<std::size_t>(index));
+  }
+  I.appended = true;
+  if (index >= I.w.slots) I.grow(points);
+  I.w.writeSnapshot(0, index, points, values);
+  I.setCount(index + 1, &time);
+  I.times.push_back(time);
+}
+
+void RecordingWriter::finish(int level) {
+  auto& I = *impl_;
+  if (I.finished) return;
+  collective(I.w.comm, [&] {
+    LATS_CHECK(I.times.size() >= 2, InvalidValueError,
+               I.w.path << ": " << I.times.size()
+                        << " snapshot(s) recorded; a dataset needs at least two (take a step before finishing); the "
+                           "in-progress file keeps what was recorded");
+  });
+  I.w.header.times = I.times;
+  MPI_Barrier(I.w.comm);
+  onRoot(I.w.comm, [&] {
+    const std::uint8_t one = 1;
+    Handle dxpl = transfer(false);
+    check(H5Dwrite(I.w.flags, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, dxpl, &one), I.w.path,
+          "cannot write dataset '/complete'");
+  });
+  I.w.closeForFinish(level);
+  I.w.finishFile(level);
+  I.finished = true;
 }
 
 // =========================================================================================
@@ -1083,6 +1332,8 @@ DatasetReader::DatasetReader(MPI_Comm comm, const std::string& path) : impl_(std
     flags = readFlags(fl, path);
     I.fields = checked(H5Dopen2(I.file, "/fields", H5P_DEFAULT), H5Dclose, path, "cannot open '/fields'");
   });
+  // A recording's one trajectory holds every snapshot its header lists.
+  if (I.stored.recorded >= 0) flags.assign(1, I.stored.recorded >= 1 ? 1 : 0);
   I.complete.assign(flags.begin(), flags.end());
 }
 
@@ -1094,6 +1345,7 @@ int DatasetReader::formatVersion() const { return impl_->stored.version; }
 int DatasetReader::dimension() const { return impl_->stored.dimension; }
 std::int64_t DatasetReader::numPoints() const { return impl_->stored.numPoints; }
 bool DatasetReader::inProgress() const { return impl_->stored.state == "in_progress"; }
+bool DatasetReader::recording() const { return impl_->stored.recorded >= 0; }
 std::vector<bool> DatasetReader::complete() const { return impl_->complete; }
 
 bool DatasetReader::hasCells() const { return impl_->stored.hasCells; }

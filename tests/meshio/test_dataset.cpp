@@ -226,6 +226,112 @@ TEST(Dataset, InterruptedFileResumesAndKeepsCompleteTrajectories) {
   EXPECT_NE(m.find("1 of 3 trajectories are not complete (the first is 2)"), std::string::npos) << m;
 }
 
+/// Snapshot t of a recording: value(0, t, ...) on the owned cells of `mesh`.
+lats::Field recorded(const PlexMesh& mesh, std::int64_t t, double shift = 0.0) {
+  auto ids = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), mesh.mesh()->globalIds());
+  const auto n = mesh.mesh()->ownedSize();
+  lats::Field f("u", n, {"a", "b"});
+  auto host = Kokkos::create_mirror_view(f.view());
+  for (std::int64_t k = 0; k < n; ++k)
+    for (int c = 0; c < 2; ++c) host(k, c) = value(0, t, ids(k), c) + shift;
+  Kokkos::deep_copy(f.view(), host);
+  return f;
+}
+
+// A recording streams snapshots of unknown number: each append is readable at once (the
+// file as a killed host leaves it), the allocation grows past its first size, the same
+// recording reopened continues from a recorded time (replacing what follows), other times
+// and files are refused, and finish() writes the dataset of what was appended.
+TEST(Dataset, RecordingIsReadableAfterEveryAppendAndContinuesWhereTheHostRestarts) {
+  const std::string dir = lats::test::sharedTempDir(MPI_COMM_WORLD, "dataset_recording");
+  const std::string path = dir + "/rec.h5";
+  auto mesh = square(MPI_COMM_WORLD);
+  DatasetHeader h = header(1);
+  h.parameterNames.clear();
+  {
+    lats::meshio::RecordingWriter w(path, h, *mesh->mesh(), 2);  // room for 2: grows twice below
+    EXPECT_EQ(w.reopened(), 0);
+    for (std::int64_t t = 0; t < 7; ++t) {
+      w.append(0.25 * t, *mesh->mesh(), recorded(*mesh, t));
+      DatasetReader r(MPI_COMM_WORLD, path);  // what a kill now would leave
+      EXPECT_TRUE(r.inProgress());
+      EXPECT_TRUE(r.recording());
+      ASSERT_EQ(r.header().times.size(), static_cast<std::size_t>(t + 1));
+      EXPECT_EQ(r.header().times.back(), 0.25 * t);
+      EXPECT_EQ(r.complete(), std::vector<bool>{true});
+      for (std::int64_t j = 0; j <= t; ++j) EXPECT_EQ(maxError(r, *r.mesh(), 0, j), 0.0) << t << " " << j;
+    }
+    auto m = lats::test::messageOf<lats::InvalidValueError>([&] { w.append(1.0, *mesh->mesh(), recorded(*mesh, 7)); });
+    EXPECT_NE(m.find("a snapshot at t = 1 after one at t = 1.5; snapshot times must increase"), std::string::npos)
+        << m;
+  }  // "killed": never finished
+  // Reopened on another rank count by a host that restarted at t = 0.5: snapshots 0, 1 stay,
+  // the rest is replaced (here by other values) as the host records again.
+  {
+    auto serial = square(MPI_COMM_SELF);
+    if (lats::Comm().rank() == 0) {
+      lats::meshio::RecordingWriter w(path, h, *serial->mesh());
+      EXPECT_EQ(w.reopened(), 7);
+      EXPECT_EQ(w.times().size(), 7u);
+      auto m = lats::test::messageOf<lats::InvalidValueError>(
+          [&] { w.append(0.6, *serial->mesh(), recorded(*serial, 2)); });
+      EXPECT_NE(m.find("holds an interrupted recording of 7 snapshots (t = 0 .. 1.5) and the host now starts at t = "
+                       "0.6, which is not one of them"),
+                std::string::npos)
+          << m;
+      w.append(0.5, *serial->mesh(), recorded(*serial, 2, 1000.0));
+      w.append(0.75, *serial->mesh(), recorded(*serial, 3, 1000.0));
+      EXPECT_EQ(w.times(), (std::vector<double>{0.0, 0.25, 0.5, 0.75}));
+    }
+    lats::Comm().barrier();
+  }
+  {
+    DatasetReader r(MPI_COMM_WORLD, path);
+    EXPECT_EQ(r.header().times, (std::vector<double>{0.0, 0.25, 0.5, 0.75}));
+    EXPECT_EQ(maxError(r, *r.mesh(), 0, 1), 0.0);
+    EXPECT_NEAR(maxError(r, *r.mesh(), 0, 2), 1000.0, 1e-9);  // replaced
+    EXPECT_NEAR(maxError(r, *r.mesh(), 0, 3), 1000.0, 1e-9);
+  }
+  // Files that are not this recording are refused, saying why.
+  auto other = h;
+  other.components = {"a", "c"};
+  auto m = lats::test::messageOf<lats::FileFormatError>(
+      [&] { lats::meshio::RecordingWriter w(path, other, *mesh->mesh()); });
+  EXPECT_NE(m.find("exists with a different component list (file: [a,b], requested: [a,c])"), std::string::npos) << m;
+  m = lats::test::messageOf<lats::FileFormatError>([&] { DatasetWriter w(path, header(1), *mesh->mesh()); });
+  EXPECT_NE(m.find("exists and is an interrupted recording, not a generated dataset"), std::string::npos) << m;
+  const std::string generated = dir + "/generated.h5";
+  writeDataset(generated, header(2), *mesh, 1, false);
+  m = lats::test::messageOf<lats::FileFormatError>(
+      [&] { lats::meshio::RecordingWriter w(generated, h, *mesh->mesh()); });
+  EXPECT_NE(m.find("exists and is an in-progress generated dataset, not a recording"), std::string::npos) << m;
+  // Continued from its start and finished: the dataset of the appended snapshots.
+  {
+    lats::meshio::RecordingWriter w(path, h, *mesh->mesh());
+    for (std::int64_t t = 0; t < 3; ++t) w.append(0.25 * t, *mesh->mesh(), recorded(*mesh, t));
+    w.finish();
+    EXPECT_TRUE(w.finished());
+    w.finish();  // nothing more
+  }
+  DatasetReader r(MPI_COMM_WORLD, path);
+  EXPECT_FALSE(r.inProgress());
+  EXPECT_FALSE(r.recording());
+  EXPECT_EQ(r.header().times, (std::vector<double>{0.0, 0.25, 0.5}));
+  EXPECT_EQ(r.complete(), std::vector<bool>{true});
+  for (std::int64_t t = 0; t < 3; ++t) EXPECT_EQ(maxError(r, *r.mesh(), 0, t), 0.0);
+  m = lats::test::messageOf<lats::FileFormatError>([&] { lats::meshio::RecordingWriter w(path, h, *mesh->mesh()); });
+  EXPECT_NE(m.find("exists and is a finished dataset; remove it or choose another output path to record again"),
+            std::string::npos)
+      << m;
+  // One snapshot is not a dataset: finish() refuses and the in-progress file keeps it.
+  const std::string single = dir + "/single.h5";
+  lats::meshio::RecordingWriter w(single, h, *mesh->mesh());
+  w.append(0.0, *mesh->mesh(), recorded(*mesh, 0));
+  m = lats::test::messageOf<lats::InvalidValueError>([&] { w.finish(); });
+  EXPECT_NE(m.find("1 snapshot(s) recorded; a dataset needs at least two"), std::string::npos) << m;
+  EXPECT_EQ(DatasetReader(MPI_COMM_WORLD, single).header().times.size(), 1u);
+}
+
 // ---- bad files: each case gets its own file (rank 0 damages a good one).
 
 class BadDataset : public ::testing::Test {

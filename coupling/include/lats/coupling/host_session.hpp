@@ -72,15 +72,19 @@ class HostSession {
 
   /// Records the fields as a dataset (`equation`, `source` and `commandLine` are its
   /// metadata): a snapshot now and after every `every`-th successful step (the stepper's or
-  /// the host's). Snapshots stay in memory until finishRecording(). Collective.
+  /// the host's), each on disk before the step returns (TrajectoryRecorder: a killed host
+  /// leaves an in-progress dataset of every snapshot taken; the same recording started again
+  /// continues it from the host's restart time). `expectedSnapshots` sizes the first
+  /// allocation of the file. Collective.
   void record(const std::string& path, std::int64_t every, const std::string& equation, const std::string& source,
-              const std::string& commandLine);
+              const std::string& commandLine, std::int64_t expectedSnapshots = 64);
   /// Whether a recording was started and not written yet.
   bool recording() const;
   const std::string& recordPath() const;
   /// Snapshots of the current recording so far.
   std::size_t recordedSnapshots() const;
-  /// Writes the recording (at least two snapshots); later calls do nothing. Collective.
+  /// Finishes the recording's dataset (at least two snapshots); later calls do nothing.
+  /// Collective.
   void finishRecording();
 
   State& state();

@@ -3,6 +3,7 @@
 /// Records a host's trajectory as a LaTS dataset, so that any host (a PETSc program through
 /// the TS plugin, a C or Fortran code through the C API) generates training data.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,32 +11,44 @@
 #include "lats/core/mesh.hpp"
 #include "lats/core/state.hpp"
 
+namespace lats::meshio {
+class RecordingWriter;
+}
+
 namespace lats::coupling {
 
-/// Buffers snapshots of a State's fields (owned entities; fields in order, their components
-/// concatenated) and writes them as a one-trajectory dataset (meshio's format, with its XDMF
-/// sidecar) when finished. The snapshots stay in memory until then: a dataset's times are
-/// fixed when it is created. A single field keeps its component names; several fields name
-/// theirs "field.component".
+/// Streams snapshots of a State's fields (owned entities; fields in order, their components
+/// concatenated) into a one-trajectory dataset as they are taken (meshio::RecordingWriter):
+/// a host killed at any step leaves an in-progress dataset of every snapshot taken before,
+/// and the same recording started again continues it from the host's restart time (see
+/// RecordingWriter::append). write() finishes the dataset (compressed, XDMF sidecar). A
+/// single field keeps its component names; several fields name theirs "field.component".
 class TrajectoryRecorder {
  public:
-  TrajectoryRecorder(std::string path, std::string equation, std::string source, std::string commandLine);
-  /// Copies the owned values of `state`. Every snapshot must have the same fields
-  /// (DimensionMismatchError otherwise). Not collective.
+  /// `expectedSnapshots`: room allocated at first (the file grows as needed).
+  TrajectoryRecorder(std::string path, std::string equation, std::string source, std::string commandLine,
+                     std::int64_t expectedSnapshots = 64);
+  ~TrajectoryRecorder();
+  TrajectoryRecorder(const TrajectoryRecorder&) = delete;
+  TrajectoryRecorder& operator=(const TrajectoryRecorder&) = delete;
+
+  /// Appends the owned values of `state` at its time (the first call creates or reopens the
+  /// file). Every snapshot must have the same fields (DimensionMismatchError otherwise).
+  /// Collective over the mesh's communicator.
   void snapshot(const Mesh& mesh, const State& state);
-  std::size_t size() const { return times_.size(); }
+  /// Snapshots in the file.
+  std::size_t size() const;
   const std::string& path() const { return path_; }
-  bool written() const { return written_; }
-  /// Writes the dataset (InvalidValueError for fewer than two snapshots); later calls do
-  /// nothing. Collective over the mesh's communicator.
-  void write(const Mesh& mesh);
+  bool written() const;
+  /// Finishes the dataset (InvalidValueError for fewer than two snapshots; the in-progress
+  /// file stays); later calls do nothing. Collective.
+  void write();
 
  private:
   std::string path_, equation_, source_, commandLine_;
+  std::int64_t expected_ = 64;
   std::vector<std::string> components_;
-  std::vector<double> times_;
-  std::vector<std::vector<double>> snapshots_;
-  bool written_ = false;
+  std::unique_ptr<meshio::RecordingWriter> writer_;
 };
 
 }  // namespace lats::coupling

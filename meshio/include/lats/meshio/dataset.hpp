@@ -93,6 +93,54 @@ class DatasetWriter {
   void finish(int level = 4);
 
  private:
+  friend class RecordingWriter;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Streams one trajectory whose length and times are not known in advance into a dataset,
+/// snapshot by snapshot (a host's recording: -lats_record, lats_session_record). Every
+/// append is on disk when it returns, so a process killed at any moment leaves an in-progress
+/// dataset of every snapshot appended before: DatasetReader lists exactly those snapshots'
+/// times, reads its trajectory like a complete one and says recording() (not finished).
+/// Space is allocated for `capacityHint` snapshots and grows by doubling (a copy under a
+/// temporary name, renamed over the file). finish() writes the dataset of the snapshots
+/// appended, compressed, with its XDMF sidecar.
+///
+///     lats::meshio::RecordingWriter rec("run.h5", header, *mesh);   // collective
+///     rec.append(t, *mesh, u);  ...  rec.finish();
+class RecordingWriter {
+ public:
+  /// Creates `path` (header.numTrajectories and header.times are ignored: one trajectory,
+  /// times as appended), or reopens the interrupted recording there when its equation,
+  /// components, parameters and points are the same; its snapshots stay until an append
+  /// replaces them (see append). A finished dataset, a generated (not recorded) in-progress
+  /// file or a different recording is a FileFormatError that says what differs and what to
+  /// do. Collective over the mesh's communicator.
+  RecordingWriter(const std::string& path, DatasetHeader header, const Mesh& points, std::int64_t capacityHint = 64);
+  ~RecordingWriter();
+  RecordingWriter(const RecordingWriter&) = delete;
+  RecordingWriter& operator=(const RecordingWriter&) = delete;
+
+  const std::string& path() const;
+  /// Times of the snapshots in the file (after reopening: those of the interrupted recording).
+  const std::vector<double>& times() const;
+  /// Snapshots kept from an interrupted recording when the writer was made (0 for a new file).
+  std::int64_t reopened() const;
+  /// Appends the owned values of `values` on `points` as the snapshot at `time`, and makes
+  /// the file say so only once every rank's values are written. Times must increase. The
+  /// first append after reopening an interrupted recording must be at one of its snapshot
+  /// times (the host restarted from there, from its start or a checkpoint): the snapshots
+  /// from that one on are replaced; any other time is an InvalidValueError naming them.
+  /// Collective.
+  void append(double time, const Mesh& points, const Field& values);
+  /// Writes the finished dataset (compressed, XDMF sidecar); needs at least two snapshots
+  /// (InvalidValueError otherwise; the in-progress file stays). Later calls do nothing.
+  /// Collective.
+  void finish(int level = 4);
+  bool finished() const;
+
+ private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
@@ -114,8 +162,11 @@ class DatasetReader {
   int formatVersion() const;
   int dimension() const;
   std::int64_t numPoints() const;
-  /// True until DatasetWriter::finish() has produced this file.
+  /// True until DatasetWriter::finish() or RecordingWriter::finish() has produced this file.
   bool inProgress() const;
+  /// True for an in-progress recording (RecordingWriter; an interrupted host run): the header
+  /// lists the snapshots written so far and its one trajectory reads as complete.
+  bool recording() const;
   std::vector<bool> complete() const;
   /// True when the file stores the cells behind its points (/cells).
   bool hasCells() const;
