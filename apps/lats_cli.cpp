@@ -46,8 +46,12 @@ void describeDataset(lats::Runtime& runtime, const std::string& path) {
   const auto complete = r.complete();
   const auto done = std::count(complete.begin(), complete.end(), true);
   if (runtime.rank() != 0) return;
-  std::printf("dataset %s (format version %d%s)\n", path.c_str(), r.formatVersion(),
-              r.inProgress() ? ", in progress: re-run its command to finish it" : "");
+  const char* state = !r.inProgress() ? ""
+                      : r.recording()
+                          ? ", an unfinished recording of the snapshots below: re-run the host with the same recording "
+                            "to continue it from its restart time; it reads as a dataset as it is"
+                          : ", in progress: re-run its command to finish it";
+  std::printf("dataset %s (format version %d%s)\n", path.c_str(), r.formatVersion(), state);
   std::printf("  equation: %s; components: %s; parameters: %s\n", h.equation.c_str(),
               lats::join(h.components, ", ").c_str(),
               h.parameterNames.empty() ? "(none)" : lats::join(h.parameterNames, ", ").c_str());
