@@ -447,7 +447,10 @@ PetscErrorCode step(TS ts) {
     if (!r.ok()) {
       ts->reason = TS_DIVERGED_STEP_REJECTED;
       reason = TS_DIVERGED_STEP_REJECTED;
-      PetscCall(PetscInfo(ts, "TS lats: step failed: %s\n", r.reason.c_str()));
+      // Said on the first rank (every rank has the same reason); the host sees the converged
+      // reason (TSSolve stops, or errors with -ts_error_if_step_fails, PETSc's default).
+      PetscCall(PetscPrintf(PetscObjectComm((PetscObject)ts), "TS lats: step %" PetscInt_FMT " at t = %g failed: %s\n",
+                            ts->steps, (double)ts->ptime, r.reason.c_str()));
     } else {
       ts->ptime += r.dtTaken;
       ts->time_step = r.dtNext;

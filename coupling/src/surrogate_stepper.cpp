@@ -10,6 +10,7 @@
 #include "lats/core/error.hpp"
 #include "lats/core/log.hpp"
 #include "lats/core/options.hpp"
+#include "lats/core/strings.hpp"
 
 namespace lats::coupling {
 namespace {
@@ -32,6 +33,13 @@ const IntOption kDecoderChunk{"surrogate_decoder_chunk", -1,
 const RealOption kDt{
     "surrogate_dt", 0.0,
     "surrogate: the model's time step, for checkpoints that do not record it (0: from the checkpoint)"};
+const RealOption kBound{"surrogate_bound", 1e3,
+                        "surrogate: a step fails when a decoded value is more than this many training standard "
+                        "deviations from the training mean, or the latent state grows beyond this factor times the "
+                        "last encoded state's largest value (0: only non-finite values fail a step)"};
+const StringOption kFault{"surrogate_fault", "",
+                          "surrogate, testing: corrupt the model's output as a broken model would, "
+                          "latent|decoded:nan|inf|huge:STEP (in the STEP-th surrogate step)"};
 
 }  // namespace
 
@@ -70,6 +78,8 @@ SurrogateSettings SurrogateSettings::fromOptions() {
   s.dt = kDt.get();
   s.encoderChunk = kEncoderChunk.get();
   s.decoderChunk = kDecoderChunk.get();
+  s.bound = kBound.get();
+  s.fault = kFault.get();
   return s;
 }
 
@@ -107,6 +117,30 @@ void SurrogateStepper::doSetUp(const Mesh& /*mesh*/, State& state) {
              "surrogate stepper: -lats_surrogate_decode_every " << settings_.decodeEvery << "; expected >= 0");
   LATS_CHECK(settings_.dt >= 0 && std::isfinite(settings_.dt), InvalidValueError,
              "surrogate stepper: -lats_surrogate_dt " << settings_.dt << "; expected a finite value >= 0");
+  LATS_CHECK(settings_.bound >= 0 && std::isfinite(settings_.bound), InvalidValueError,
+             "surrogate stepper: -lats_surrogate_bound " << settings_.bound
+                                                         << "; expected a finite value >= 0 (0: no bound)");
+  faultStep_ = 0;
+  if (!settings_.fault.empty()) {
+    const auto parts = splitList(settings_.fault, ':');
+    bool ok = parts.size() == 3 && (parts[0] == "latent" || parts[0] == "decoded") &&
+              (parts[1] == "nan" || parts[1] == "inf" || parts[1] == "huge");
+    if (ok) {
+      try {
+        std::size_t used = 0;
+        faultStep_ = std::stoll(parts[2], &used);
+        ok = used == parts[2].size() && faultStep_ >= 1;
+      } catch (const std::exception&) {
+        ok = false;
+      }
+    }
+    LATS_CHECK(ok, InvalidValueError,
+               "surrogate stepper: -lats_surrogate_fault '" << settings_.fault
+                                                            << "'; expected latent|decoded:nan|inf|huge:STEP with "
+                                                               "STEP >= 1, e.g. decoded:nan:3");
+    faultWhere_ = parts[0];
+    faultKind_ = parts[1];
+  }
   LATS_CHECK(settings_.encoderChunk >= -1 && settings_.decoderChunk >= -1, InvalidValueError,
              "surrogate stepper: chunk sizes " << settings_.encoderChunk << " (encoder) and " << settings_.decoderChunk
                                                << " (decoder); expected -1 (the checkpoint's), 0 (all) or a count");
@@ -165,10 +199,14 @@ StepResult SurrogateStepper::doStep(State& state, double dt) {
   } else {
     rollout_->advance(1);
   }
-  if (!rollout_->isFinite()) {
+  if (faultStep_ == stepsTaken_ + 1) {  // testing hook, once
+    rollout_->injectFault(faultWhere_, faultKind_);
+    faultStep_ = 0;
+  }
+  if (auto problem = rollout_->latentProblem(settings_.bound); !problem.empty()) {
     rollout_->restore();
     r.status = StepStatus::Diverged;
-    r.reason = "the latent state became non-finite in the surrogate step from t = " + std::to_string(state.time());
+    r.reason = problem + " in the surrogate step from t = " + std::to_string(state.time());
     r.dtNext = modelDt_;
     return r;
   }
@@ -176,12 +214,11 @@ StepResult SurrogateStepper::doStep(State& state, double dt) {
   if (settings_.decodeEvery > 0 && rollout_->stepsSinceEncode() % settings_.decodeEvery == 0) {
     // The decoded state is checked before it reaches the fields: a decoder that turns a
     // finite latent state into non-finite values fails the step (fields untouched).
-    if (!rollout_->decodeChecked(state)) {
+    if (auto problem = rollout_->decodeChecked(state, settings_.bound); !problem.empty()) {
       rollout_->restore();
       synchronized_ = true;
       r.status = StepStatus::Diverged;
-      r.reason =
-          "the surrogate's decoded state has non-finite values after the step from t = " + std::to_string(state.time());
+      r.reason = problem + " after the step from t = " + std::to_string(state.time());
       r.dtNext = modelDt_;
       return r;
     }

@@ -550,7 +550,7 @@ TEST(Surrogate, NonFiniteDecodedValuesNeverReachTheFields) {
   stepper.rollout().setLatentState(z);
   const auto window = stepper.rollout().latentState();  // z in the model's float32
   const auto before = byId(*plex->mesh(), state);
-  EXPECT_FALSE(stepper.rollout().decodeChecked(state));
+  EXPECT_NE(stepper.rollout().decodeChecked(state, 0.0).find("non-finite"), std::string::npos);
   EXPECT_EQ(byId(*plex->mesh(), state), before);
   const auto r = stepper.step(state, kDt);
   EXPECT_EQ(r.status, lats::StepStatus::Diverged) << r.reason;
@@ -559,3 +559,58 @@ TEST(Surrogate, NonFiniteDecodedValuesNeverReachTheFields) {
 }
 
 }  // namespace
+
+// A broken model's output, injected through the testing hook (-lats_surrogate_fault): NaN,
+// Inf and a finite blow-up (1e30), in the latent state and in the decoded state. The
+// surrogate alone fails that step (Diverged, with the reason) on every rank and leaves the
+// fields as they were; a hybrid under every trust policy, the default schedule included,
+// takes that step classically: its run equals the surrogate's before the fault and then
+// continues, every value finite.
+TEST(Surrogate, BrokenModelOutputIsCaughtWithinOneStepByEveryPolicy) {
+  auto plex = intervalMesh(MPI_COMM_WORLD);
+  for (const std::string where : {"latent", "decoded"})
+    for (const std::string kind : {"nan", "inf", "huge"}) {
+      const std::string fault = where + ":" + kind + ":3";
+      auto s = settings();
+      s.fault = fault;
+      SurrogateStepper alone(s);
+      auto state = initialState(*plex->mesh());
+      alone.setUp(plex->mesh(), state);
+      ASSERT_TRUE(alone.step(state, kDt).ok());
+      ASSERT_TRUE(alone.step(state, kDt).ok());
+      const auto before = byId(*plex->mesh(), state);
+      const auto r = alone.step(state, kDt);
+      EXPECT_EQ(r.status, lats::StepStatus::Diverged) << fault;
+      const std::string expected = where == "latent" ? (kind == "huge" ? "the latent state grew to" : "the latent state became non-finite")
+                                                     : (kind == "huge" ? "training standard deviations from the training mean, beyond the bound 1000"
+                                                                       : "decoded state has non-finite values");
+      EXPECT_NE(r.reason.find(expected), std::string::npos) << fault << ": " << r.reason;
+      EXPECT_EQ(lats::Comm().all(r.status == lats::StepStatus::Diverged), true);
+      EXPECT_EQ(byId(*plex->mesh(), state), before) << fault;
+      for (const std::string policy : {"schedule", "error"}) {
+        lats::coupling::HybridSettings h;
+        h.policy = policy;
+        h.surrogateSteps = 100;  // the schedule would keep to the surrogate
+        h.residualEvery = 0;
+        h.boundTolerance = 0;
+        h.fallbackSteps = 1;
+        lats::coupling::HybridStepper hyb(std::make_unique<SurrogateStepper>(s), classical(plex), h);
+        auto hs = initialState(*plex->mesh());
+        hyb.setUp(plex->mesh(), hs);
+        for (int k = 0; k < 5; ++k) ASSERT_TRUE(hyb.step(hs, kDt).ok()) << fault << " " << policy << " step " << k;
+        EXPECT_EQ(hyb.rollbacks(), 1) << fault << " " << policy;
+        EXPECT_EQ(hyb.referenceStepsTaken(), 1) << fault << " " << policy;
+        bool finite = true;
+        for (const auto& [id, v] : byId(*plex->mesh(), hs)) finite = finite && std::isfinite(v);
+        EXPECT_TRUE(finite) << fault << " " << policy;
+        ASSERT_FALSE(hyb.switches().empty());
+        EXPECT_NE(hyb.switches()[0].reason.find(expected), std::string::npos) << hyb.switches()[0].reason;
+      }
+    }
+  auto bad = settings();
+  bad.fault = "decoded:nan:0";
+  SurrogateStepper refused(bad);
+  auto state = initialState(*plex->mesh());
+  const auto m = lats::test::messageOf<lats::InvalidValueError>([&] { refused.setUp(plex->mesh(), state); });
+  EXPECT_NE(m.find("expected latent|decoded:nan|inf|huge:STEP with STEP >= 1"), std::string::npos) << m;
+}

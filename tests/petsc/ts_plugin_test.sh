@@ -158,6 +158,37 @@ for np in 1 2; do
   # The host never wrote into its solution between steps: no fresh encoding.
   grep -q "stepper surrogate: steps 20, host_changes 0" s.log || { cat s.log; exit 1; }
 done
+# A broken model (the testing hook -lats_surrogate_fault) is caught within the step on every
+# rank: the surrogate-only run stops with a diverged converged reason and says why (exit 0 with
+# -ts_error_if_step_fails false, PETSc's step-failure error otherwise), its solution the last
+# good state (that of a clean 4-step run, bit for bit); the hybrid (default schedule policy) takes that step classically and finishes.
+mpiexec -n 2 --oversubscribe ./ex13 -dll_append "$lib" -ts_type lats -lats_mode surrogate -lats_model loop-model \
+  -ts_dt 0.002 -ts_max_steps 4 -lats_threads 1 -ts_view_solution binary:good4.bin > good4.log 2>&1 \
+  || { cat good4.log; exit 1; }
+for fault in decoded:inf:5 latent:nan:5 decoded:huge:5; do
+  mpiexec -n 2 --oversubscribe ./ex13 -dll_append "$lib" -ts_type lats -lats_mode surrogate -lats_model loop-model \
+    -ts_dt 0.002 -ts_max_steps 20 -lats_threads 1 -lats_surrogate_fault "$fault" -ts_error_if_step_fails false \
+    -ts_view_solution binary:broken.bin > broken.log 2>&1 || { cat broken.log; exit 1; }
+  grep -q "TS lats: step 4 at t = 0.008 failed: the " broken.log || { cat broken.log; exit 1; }
+  if mpiexec -n 2 --oversubscribe ./ex13 -dll_append "$lib" -ts_type lats -lats_mode surrogate -lats_model loop-model \
+    -ts_dt 0.002 -ts_max_steps 20 -lats_threads 1 -lats_surrogate_fault "$fault" > broken2.log 2>&1; then
+    echo "a broken model's run exited 0 with -ts_error_if_step_fails true"; cat broken2.log; exit 1
+  fi
+  grep -q "TS lats: step 4 at t = 0.008 failed: the " broken2.log || { cat broken2.log; exit 1; }
+  mpiexec -n 2 --oversubscribe ./ex13 -dll_append "$lib" -ts_type lats -lats_mode hybrid -lats_model loop-model \
+    -lats_classical_ts_type rk -lats_classical_ts_adapt_type none -ts_dt 0.002 -ts_max_steps 20 -lats_threads 1 \
+    -lats_surrogate_fault "$fault" -ts_view -ts_view_solution binary:brokenh.bin > brokenh.log 2>&1 \
+    || { cat brokenh.log; exit 1; }
+  grep -q "rollbacks 1" brokenh.log || { cat brokenh.log; exit 1; }
+  /usr/bin/python3 - <<'PY'
+import numpy as np
+from petsc_vec import read
+s, h, good = read("broken.bin"), read("brokenh.bin"), read("good4.bin")
+assert np.array_equal(s, good), "the stopped run's solution is not the last good state"
+assert np.isfinite(h).all()
+PY
+  echo "  -lats_surrogate_fault $fault: surrogate stops at step 4 with the reason and the last good state, hybrid falls back once and finishes, all values finite"
+done
 # Assimilation in the plugin: sensors at 8 of the 64 points read the classical run (loop.h5)
 # every 0.002; an 8-member LETKF of surrogates must end closer to the classical state than the
 # free surrogate run.

@@ -38,6 +38,14 @@ struct LatentRollout::Impl {
     std::int64_t sinceEncode = 0, stepCount = 0;
   } saved;
   std::int64_t totalComponents = 0;
+  double encodedScale = 1.0;         // max(1, largest |latent value|) of the last encoding
+  mutable std::string decodeFault;   // injectFault("decoded", ...): the next decode's corruption
+
+  /// The window was encoded afresh: its scale bounds the growth of later latent states.
+  void encoded() {
+    sinceEncode = 0;
+    encodedScale = std::max(1.0, window.abs().max().item<double>());
+  }
 
   /// The members' random streams at the current step.
   std::vector<std::uint64_t> streams() const {
@@ -235,7 +243,7 @@ void LatentRollout::reset(const State& state) {
   LATS_CHECK(isBound(), ConfigurationError, "surrogate: reset() before bind()");
   const auto z = impl_->encode(state);  // (1, M, L)
   impl_->window = z.unsqueeze(1).expand({impl_->members, impl_->info.history, -1, -1}).contiguous();
-  impl_->sinceEncode = 0;
+  impl_->encoded();
 }
 
 void LatentRollout::resetMembers(const std::vector<const State*>& states) {
@@ -254,14 +262,14 @@ void LatentRollout::resetMembers(const std::vector<const State*>& states) {
     z = impl_->cp.model->latentOf(tokens);  // (E, M, L)
   }
   impl_->window = z.unsqueeze(1).expand({impl_->members, impl_->info.history, -1, -1}).contiguous();
-  impl_->sinceEncode = 0;
+  impl_->encoded();
 }
 
 void LatentRollout::push(const State& state) {
   if (!hasLatent()) return reset(state);
   const auto z = impl_->encode(state).unsqueeze(1).expand({impl_->members, 1, -1, -1});
   impl_->window = torch::cat({impl_->window.slice(1, 1), z}, 1).contiguous();
-  impl_->sinceEncode = 0;
+  impl_->encoded();
 }
 
 bool LatentRollout::hasLatent() const { return impl_->window.defined(); }
@@ -370,8 +378,34 @@ void LatentRollout::advanceGuided(const GuidanceTarget& target) {
 
 std::int64_t LatentRollout::stepsSinceEncode() const { return impl_->sinceEncode; }
 
-bool LatentRollout::isFinite() const {
-  return !impl_->window.defined() || torch::isfinite(impl_->window).all().item<bool>();
+std::string LatentRollout::latentProblem(double bound) const {
+  const auto& w = impl_->window;
+  if (!w.defined()) return "";
+  if (!torch::isfinite(w).all().item<bool>()) return "the latent state became non-finite";
+  const double largest = w.abs().max().item<double>();
+  if (bound > 0 && largest > bound * impl_->encodedScale) {
+    std::ostringstream os;
+    os << "the latent state grew to " << largest << " in magnitude, beyond " << bound << " x " << impl_->encodedScale
+       << " (the bound times the largest value of the last encoded state; -lats_surrogate_bound)";
+    return os.str();
+  }
+  return "";
+}
+
+void LatentRollout::injectFault(const std::string& where, const std::string& kind) {
+  LATS_CHECK(kind == "nan" || kind == "inf" || kind == "huge", InvalidValueError,
+             "surrogate: fault kind '" << kind << "'; expected nan, inf or huge");
+  LATS_CHECK(where == "latent" || where == "decoded", InvalidValueError,
+             "surrogate: fault in '" << where << "'; expected latent or decoded");
+  LATS_CHECK(hasLatent(), ConfigurationError, "surrogate: injectFault() before a state was encoded (reset())");
+  if (where == "decoded") {
+    impl_->decodeFault = kind;
+    return;
+  }
+  const double v = kind == "nan" ? std::nan("") : kind == "inf" ? INFINITY : 1e30;
+  auto w = impl_->window.clone();  // tensors are never modified in place (save/restore share them)
+  w.index_put_({torch::indexing::Ellipsis, -1, 0, 0}, v);
+  impl_->window = w;
 }
 
 void LatentRollout::save() { impl_->saved = {impl_->window, impl_->sinceEncode, impl_->stepCount}; }
@@ -382,11 +416,11 @@ void LatentRollout::restore() {
   impl_->stepCount = impl_->saved.stepCount;
 }
 
-void LatentRollout::decode(State& state) const { decodeInto(state, false); }
+void LatentRollout::decode(State& state) const { decodeInto(state, false, 0.0); }
 
-bool LatentRollout::decodeChecked(State& state) const { return decodeInto(state, true); }
+std::string LatentRollout::decodeChecked(State& state, double bound) const { return decodeInto(state, true, bound); }
 
-bool LatentRollout::decodeInto(State& state, bool check) const {
+std::string LatentRollout::decodeInto(State& state, bool check, double bound) const {
   auto& I = *impl_;
   LATS_CHECK(hasLatent(), ConfigurationError, "surrogate: decode before any state was encoded (reset())");
   c10::InferenceMode guard;
@@ -395,10 +429,31 @@ bool LatentRollout::decodeInto(State& state, bool check) const {
   const auto out = I.cp.model->decode(last, I.coords.expand({E, -1, -1}));  // (E, owned, C) normalised
   // One member: its decoded values go straight into the fields. An ensemble: their mean (in
   // float64, of the normalised values, which de-normalisation maps linearly).
-  const auto values = E == 1 ? out[0] : out.to(torch::kFloat64).mean(0);
-  if (check && !Comm(I.mesh->comm()).all(torch::isfinite(values).all().item<bool>())) return false;
+  auto values = E == 1 ? out[0] : out.to(torch::kFloat64).mean(0);
+  const Comm comm(I.mesh->comm());
+  if (!I.decodeFault.empty()) {  // injectFault("decoded", ...): the last rank's first value
+    if (comm.rank() == comm.size() - 1 && values.size(0) > 0) {
+      values = values.clone();
+      values.index_put_({0, 0}, I.decodeFault == "nan" ? std::nan("") : I.decodeFault == "inf" ? INFINITY : 1e30);
+    }
+    I.decodeFault.clear();
+  }
+  if (check) {
+    const bool finite = comm.all(torch::isfinite(values).all().item<bool>());
+    if (!finite) return "the surrogate's decoded state has non-finite values";
+    if (bound > 0) {
+      const double largest = comm.max(values.numel() > 0 ? values.abs().max().item<double>() : 0.0);
+      if (largest > bound) {
+        std::ostringstream os;
+        os << "the surrogate's decoded state reached " << largest
+           << " training standard deviations from the training mean, beyond the bound " << bound
+           << " (-lats_surrogate_bound)";
+        return os.str();
+      }
+    }
+  }
   I.writeFields(values, state);
-  return true;
+  return "";
 }
 
 std::vector<double> LatentRollout::decodeMember(std::int64_t member) const {

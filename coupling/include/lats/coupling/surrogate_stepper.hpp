@@ -27,10 +27,19 @@ struct SurrogateSettings {
   /// Points per chunk of the encoder and decoder (-1: the checkpoint's; 0: all at once):
   /// bound the memory of large meshes without changing the result.
   std::int64_t encoderChunk = -1, decoderChunk = -1;
+  /// A step fails (Diverged) when a decoded value is more than `bound` training standard
+  /// deviations from the training mean, or the latent state grows beyond `bound` times the
+  /// largest value of the last encoded state (0: only non-finite values fail it).
+  double bound = 1e3;
+  /// Testing hook, "where:kind:step" (LatentRollout::injectFault): corrupts the latent state
+  /// ("latent") or the decoded values ("decoded") with nan, inf or huge in the step-th step
+  /// this stepper takes (1-based). Empty: none.
+  std::string fault;
 
   /// From -lats_model, -lats_surrogate_parameters (name=value,...), -lats_surrogate_decode_every,
   /// -lats_surrogate_ensemble, -lats_surrogate_seed, -lats_surrogate_dt,
-  /// -lats_surrogate_encoder_chunk, -lats_surrogate_decoder_chunk.
+  /// -lats_surrogate_encoder_chunk, -lats_surrogate_decoder_chunk, -lats_surrogate_bound,
+  /// -lats_surrogate_fault.
   static SurrogateSettings fromOptions();
 };
 
@@ -41,8 +50,9 @@ std::map<std::string, double> parseParameterList(const std::string& text, const 
 /// dt larger than it takes the model's step (dtTaken, dtNext say so); a smaller one is
 /// Rejected with the reason. If the host changed the model's fields since the last step
 /// (detected by a checksum, collectively, unless the host reports its changes), the state
-/// is encoded afresh (a cold start of the history window). Non-finite decoded values give Diverged and leave the state
-/// unchanged.
+/// is encoded afresh (a cold start of the history window). A non-finite or out-of-bound latent state or decoded state
+/// (SurrogateSettings::bound) gives Diverged with the reason, on every rank, and leaves the state and the latent window
+/// as they were.
 class SurrogateStepper : public TimeStepper {
  public:
   SurrogateStepper() = default;
@@ -103,6 +113,8 @@ class SurrogateStepper : public TimeStepper {
   std::int64_t stepsTaken_ = 0, hostChanges_ = 0;
   std::pair<double, bool> saved_{0.0, true};  // lastChecksum_, synchronized_ at saveState()
   std::unique_ptr<solvers::neural::GuidanceTarget> guide_;
+  std::string faultWhere_, faultKind_;  // the parsed testing hook
+  std::int64_t faultStep_ = 0;
 };
 
 /// Registers "surrogate" in lats::timeSteppers() (done by registerSteppers() and when the

@@ -109,8 +109,11 @@ class LatentRollout {
   void advanceGuided(const GuidanceTarget& target);
   /// Latent steps taken since the last reset()/push().
   std::int64_t stepsSinceEncode() const;
-  /// Whether every latent value of every member is finite.
-  bool isFinite() const;
+  /// What makes the latent state unusable, or "" when every value of every member is finite
+  /// and at most `bound` times the largest magnitude of the last encoded state (at least 1)
+  /// in magnitude (`bound` 0: finiteness only). Not collective (every rank holds the same
+  /// latent state).
+  std::string latentProblem(double bound) const;
   /// Remembers the latent state (window, counters) / goes back to it (rollback).
   void save();
   void restore();
@@ -118,9 +121,15 @@ class LatentRollout {
   /// Writes the mean over the members, decoded at the owned entities, into the model's
   /// fields of `state` (ghost entries are left alone). Not collective.
   void decode(State& state) const;
-  /// decode(), unless the decoded values are non-finite on any rank: then nothing is written
-  /// and the result is false on every rank. Collective.
-  bool decodeChecked(State& state) const;
+  /// decode(), unless a decoded value on any rank is non-finite or, normalised by the
+  /// training data's mean and standard deviation, larger than `bound` in magnitude (`bound`
+  /// 0: finiteness only): then nothing is written and every rank returns the same reason
+  /// ("" on success). Collective.
+  std::string decodeChecked(State& state, double bound) const;
+  /// Testing hook: corrupts the latent state now (`where` "latent") or the values of the
+  /// next decode on the last rank (`where` "decoded") with one value of `kind` "nan", "inf"
+  /// or "huge" (1e30), as a broken model would. InvalidValueError for anything else.
+  void injectFault(const std::string& where, const std::string& kind);
   /// Member `member` decoded at the owned entities, (owned x total components) row-major.
   std::vector<double> decodeMember(std::int64_t member) const;
   /// Values per member of the latent state (the whole history window): history x tokens x
@@ -146,7 +155,7 @@ class LatentRollout {
   std::vector<double> spread() const;
 
  private:
-  bool decodeInto(State& state, bool check) const;
+  std::string decodeInto(State& state, bool check, double bound) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
