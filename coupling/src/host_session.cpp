@@ -178,8 +178,7 @@ void HostSession::addObservations(const solvers::assimilation::Observations& bat
 }
 
 void HostSession::record(const std::string& path, std::int64_t every, const std::string& equation,
-                         const std::string& source, const std::string& commandLine,
-                         std::int64_t expectedSnapshots) {
+                         const std::string& source, const std::string& commandLine, std::int64_t expectedSnapshots) {
   auto& I = *impl_;
   LATS_CHECK(!path.empty(), InvalidValueError, "record: no file name");
   LATS_CHECK(every >= 1, InvalidValueError, "record: every " << every << " steps; expected >= 1");

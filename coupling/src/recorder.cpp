@@ -46,8 +46,8 @@ void TrajectoryRecorder::snapshot(const Mesh& mesh, const State& state) {
       const auto at = std::find(kept.begin(), kept.end(), state.time());
       if (at != kept.end())
         logInfo() << "recording: '" << path_ << "' holds an interrupted recording of " << kept.size()
-                  << " snapshots (t = " << kept.front() << " .. " << kept.back() << "); continuing it from t = "
-                  << state.time() << " (snapshot " << (at - kept.begin()) << ")";
+                  << " snapshots (t = " << kept.front() << " .. " << kept.back()
+                  << "); continuing it from t = " << state.time() << " (snapshot " << (at - kept.begin()) << ")";
     }
   }
   const std::int64_t n = mesh.ownedSize();

@@ -117,9 +117,9 @@ void SurrogateStepper::doSetUp(const Mesh& /*mesh*/, State& state) {
              "surrogate stepper: -lats_surrogate_decode_every " << settings_.decodeEvery << "; expected >= 0");
   LATS_CHECK(settings_.dt >= 0 && std::isfinite(settings_.dt), InvalidValueError,
              "surrogate stepper: -lats_surrogate_dt " << settings_.dt << "; expected a finite value >= 0");
-  LATS_CHECK(settings_.bound >= 0 && std::isfinite(settings_.bound), InvalidValueError,
-             "surrogate stepper: -lats_surrogate_bound " << settings_.bound
-                                                         << "; expected a finite value >= 0 (0: no bound)");
+  LATS_CHECK(
+      settings_.bound >= 0 && std::isfinite(settings_.bound), InvalidValueError,
+      "surrogate stepper: -lats_surrogate_bound " << settings_.bound << "; expected a finite value >= 0 (0: no bound)");
   faultStep_ = 0;
   if (!settings_.fault.empty()) {
     const auto parts = splitList(settings_.fault, ':');

@@ -241,8 +241,8 @@ struct Stored {
   bool hasVolumes = false;
   bool hasCells = false;
   hsize_t cellVertices = 0, topologyLength = 0;  // rows of /cells/vertices, /cells/xdmf_topology
-  hsize_t timeSlots = 0;       // rows of /times (a recording allocates more than it has written)
-  std::int64_t recorded = -1;  // a recording: the snapshots written so far (-1: not a recording)
+  hsize_t timeSlots = 0;                         // rows of /times (a recording allocates more than it has written)
+  std::int64_t recorded = -1;                    // a recording: the snapshots written so far (-1: not a recording)
 };
 
 /// Reads and validates the root attributes and every dataset's shape.
@@ -330,8 +330,9 @@ Stored readStored(hid_t file, const std::string& path) {
       LATS_THROW(FileFormatError, path << ": a finished dataset holds '/recorded', which only an in-progress "
                                           "recording has: the file is corrupt");
     if (M != 1 || r < 0 || static_cast<hsize_t>(r) > T)
-      LATS_THROW(FileFormatError, path << ": dataset '/recorded' says " << r << " snapshots of " << T << " allocated, in "
-                                       << M << " trajectories; a recording has one trajectory and 0 to " << T
+      LATS_THROW(FileFormatError, path << ": dataset '/recorded' says " << r << " snapshots of " << T
+                                       << " allocated, in " << M
+                                       << " trajectories; a recording has one trajectory and 0 to " << T
                                        << " snapshots: the file is corrupt");
     s.recorded = r;
     s.header.times.resize(static_cast<std::size_t>(r));
@@ -989,8 +990,7 @@ struct DatasetWriter::Impl {
                  N = static_cast<hsize_t>(numPoints), C = static_cast<hsize_t>(nc);
       // `from`: the values, instead of the in-progress file's (a recording's times, which
       // fill only part of its allocation).
-      auto copyWhole = [&](const char* name, hid_t type, const std::vector<hsize_t>& dims,
-                           const void* from = nullptr) {
+      auto copyWhole = [&](const char* name, hid_t type, const std::vector<hsize_t>& dims, const void* from = nullptr) {
         hsize_t count = 1;
         for (auto d : dims) count *= d;
         // One chunk with a Fletcher-32 checksum that HDF5 verifies on every read: a changed
@@ -1175,8 +1175,8 @@ struct RecordingWriter::Impl {
     onRoot(w.comm, [&] {
       try {
         Handle in = checked(H5Fopen(w.path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, w.path, "cannot open");
-        Handle out = checked(H5Fopen(tmp.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose, w.path,
-                             "cannot open '" + tmp + "'");
+        Handle out =
+            checked(H5Fopen(tmp.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose, w.path, "cannot open '" + tmp + "'");
         Handle src = checked(H5Dopen2(in, "/fields", H5P_DEFAULT), H5Dclose, w.path, "cannot open '/fields'");
         Handle dst = checked(H5Dopen2(out, "/fields", H5P_DEFAULT), H5Dclose, w.path, "cannot open '/fields'");
         const hsize_t block[4] = {1, 1, static_cast<hsize_t>(w.numPoints), static_cast<hsize_t>(w.nc)};

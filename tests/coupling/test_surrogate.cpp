@@ -581,9 +581,11 @@ TEST(Surrogate, BrokenModelOutputIsCaughtWithinOneStepByEveryPolicy) {
       const auto before = byId(*plex->mesh(), state);
       const auto r = alone.step(state, kDt);
       EXPECT_EQ(r.status, lats::StepStatus::Diverged) << fault;
-      const std::string expected = where == "latent" ? (kind == "huge" ? "the latent state grew to" : "the latent state became non-finite")
-                                                     : (kind == "huge" ? "training standard deviations from the training mean, beyond the bound 1000"
-                                                                       : "decoded state has non-finite values");
+      const std::string expected =
+          where == "latent"
+              ? (kind == "huge" ? "the latent state grew to" : "the latent state became non-finite")
+              : (kind == "huge" ? "training standard deviations from the training mean, beyond the bound 1000"
+                                : "decoded state has non-finite values");
       EXPECT_NE(r.reason.find(expected), std::string::npos) << fault << ": " << r.reason;
       EXPECT_EQ(lats::Comm().all(r.status == lats::StepStatus::Diverged), true);
       EXPECT_EQ(byId(*plex->mesh(), state), before) << fault;

@@ -262,8 +262,7 @@ TEST(Dataset, RecordingIsReadableAfterEveryAppendAndContinuesWhereTheHostRestart
       for (std::int64_t j = 0; j <= t; ++j) EXPECT_EQ(maxError(r, *r.mesh(), 0, j), 0.0) << t << " " << j;
     }
     auto m = lats::test::messageOf<lats::InvalidValueError>([&] { w.append(1.0, *mesh->mesh(), recorded(*mesh, 7)); });
-    EXPECT_NE(m.find("a snapshot at t = 1 after one at t = 1.5; snapshot times must increase"), std::string::npos)
-        << m;
+    EXPECT_NE(m.find("a snapshot at t = 1 after one at t = 1.5; snapshot times must increase"), std::string::npos) << m;
   }  // "killed": never finished
   // Reopened on another rank count by a host that restarted at t = 0.5: snapshots 0, 1 stay,
   // the rest is replaced (here by other values) as the host records again.
@@ -273,8 +272,8 @@ TEST(Dataset, RecordingIsReadableAfterEveryAppendAndContinuesWhereTheHostRestart
       lats::meshio::RecordingWriter w(path, h, *serial->mesh());
       EXPECT_EQ(w.reopened(), 7);
       EXPECT_EQ(w.times().size(), 7u);
-      auto m = lats::test::messageOf<lats::InvalidValueError>(
-          [&] { w.append(0.6, *serial->mesh(), recorded(*serial, 2)); });
+      auto m =
+          lats::test::messageOf<lats::InvalidValueError>([&] { w.append(0.6, *serial->mesh(), recorded(*serial, 2)); });
       EXPECT_NE(m.find("holds an interrupted recording of 7 snapshots (t = 0 .. 1.5) and the host now starts at t = "
                        "0.6, which is not one of them"),
                 std::string::npos)

@@ -38,8 +38,8 @@ struct LatentRollout::Impl {
     std::int64_t sinceEncode = 0, stepCount = 0;
   } saved;
   std::int64_t totalComponents = 0;
-  double encodedScale = 1.0;         // max(1, largest |latent value|) of the last encoding
-  mutable std::string decodeFault;   // injectFault("decoded", ...): the next decode's corruption
+  double encodedScale = 1.0;        // max(1, largest |latent value|) of the last encoding
+  mutable std::string decodeFault;  // injectFault("decoded", ...): the next decode's corruption
 
   /// The window was encoded afresh: its scale bounds the growth of later latent states.
   void encoded() {
