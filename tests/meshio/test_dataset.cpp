@@ -324,11 +324,25 @@ TEST(Dataset, RecordingIsReadableAfterEveryAppendAndContinuesWhereTheHostRestart
       << m;
   // One snapshot is not a dataset: finish() refuses and the in-progress file keeps it.
   const std::string single = dir + "/single.h5";
-  lats::meshio::RecordingWriter w(single, h, *mesh->mesh());
-  w.append(0.0, *mesh->mesh(), recorded(*mesh, 0));
-  m = lats::test::messageOf<lats::InvalidValueError>([&] { w.finish(); });
-  EXPECT_NE(m.find("1 snapshot(s) recorded; a dataset needs at least two"), std::string::npos) << m;
+  {
+    lats::meshio::RecordingWriter w(single, h, *mesh->mesh());
+    w.append(0.0, *mesh->mesh(), recorded(*mesh, 0));
+    m = lats::test::messageOf<lats::InvalidValueError>([&] { w.finish(); });
+    EXPECT_NE(m.find("1 snapshot(s) recorded; a dataset needs at least two"), std::string::npos) << m;
+  }
   EXPECT_EQ(DatasetReader(MPI_COMM_WORLD, single).header().times.size(), 1u);
+  // A count beyond the allocation is a corrupt file, not a longer recording.
+  if (lats::Comm().rank() == 0) {
+    hid_t f = H5Fopen(single.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, "/recorded", H5P_DEFAULT);
+    const std::int64_t n = 65;
+    H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &n);
+    H5Dclose(d);
+    H5Fclose(f);
+  }
+  lats::Comm().barrier();
+  m = lats::test::messageOf<lats::FileFormatError>([&] { DatasetReader r(MPI_COMM_WORLD, single); });
+  EXPECT_NE(m.find("dataset '/recorded' says 65 snapshots of 64 allocated"), std::string::npos) << m;
 }
 
 // ---- bad files: each case gets its own file (rank 0 damages a good one).
