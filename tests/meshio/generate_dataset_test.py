@@ -11,7 +11,6 @@ usage: generate_dataset_test.py LATS MPIEXEC RANKS WORKDIR
 """
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,9 @@ import xml.etree.ElementTree as ET
 
 import h5py
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from kill_trials import run_or_kill  # noqa: E402
 
 lats, mpiexec, ranks, work = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 os.makedirs(work, exist_ok=True)
@@ -96,19 +98,10 @@ kills, attempts, partial = 0, 0, 0
 while kills < 5 or partial < 2:
     attempts += 1
     assert attempts < 60, f"after {attempts} runs only {partial} kills hit an in-progress file"
-    process = subprocess.Popen(command(out), start_new_session=True, stdout=subprocess.DEVNULL)
     delay = rng.uniform(0.2 * runtime, runtime)  # the first ~20 % is MPI start-up
-    try:
-        process.wait(timeout=delay)
-        if process.returncode != 0:
-            raise SystemExit(f"a resumed run failed with exit status {process.returncode}")
+    if not run_or_kill(command(out), delay, out):
         fresh(out)  # finished before the kill: start over to get another interruption
         continue
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        subprocess.run(["pkill", "-9", "-f", out], check=False)
-        time.sleep(0.2)
     kills += 1
     state = "no file yet"
     if os.path.exists(out):

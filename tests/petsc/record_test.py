@@ -30,6 +30,9 @@ os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"  # read the recording while the ho
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from kill_trials import run_or_kill  # noqa: E402
+
 lib, lats, mpiexec, work = [os.path.abspath(a) if os.path.exists(a) else a for a in sys.argv[1:5]]
 TUTORIALS = "/usr/share/petsc/3.18/share/petsc/examples/src/ts/tutorials"
 if not os.path.exists(os.path.join(TUTORIALS, "ex13.c")):
@@ -148,19 +151,10 @@ kills, attempts, partial = 0, 0, 0
 while kills < 5 or partial < 2:
     attempts += 1
     assert attempts < 40, f"after {attempts} runs only {partial} kills hit an in-progress recording"
-    process = subprocess.Popen(record(out), start_new_session=True, stdout=subprocess.DEVNULL)
     delay = rng.uniform(first, last + 0.1)
-    try:
-        process.wait(timeout=delay)
-        if process.returncode != 0:
-            raise SystemExit(f"a continued recording failed with exit status {process.returncode}")
+    if not run_or_kill(record(out), delay, out, "a continued recording"):
         fresh(out)  # finished before the kill: start over to get another interruption
         continue
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        subprocess.run(["pkill", "-9", "-f", out], check=False)
-        time.sleep(0.2)
     kills += 1
     with h5py.File(out, "r") as f:  # must open, whatever the moment of the kill
         assert f.attrs["lats_format"] == "lats-trajectories"
